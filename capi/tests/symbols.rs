@@ -8,6 +8,7 @@
 //!   nothing else is exported, a C program links it with `-lrsm` from a staging directory,
 //!   `dlvsym` finds each function in its node only, and a panic comes back as
 //!   `RSMERR_INTERNAL_ERROR` instead of aborting the C program.
+//! * Staging (`target/<profile>/capi/lib`) and `capi/install.sh`.
 
 mod common;
 
@@ -328,4 +329,78 @@ fn symbol_version_mechanism_works_end_to_end() {
             .contains("librsm: internal error in rsm_probe_panics: probe panic 7"),
         "{output}"
     );
+}
+
+#[test]
+fn install_script_installs_library_link_and_headers_under_prefix() {
+    let dir = scratch_dir("install");
+    let prefix = dir.join("prefix");
+    let mut install = Command::new("sh");
+    install
+        .arg(manifest_dir().join("install.sh"))
+        .arg(&prefix)
+        .env("LIBRSM", built_library())
+        .env_remove("DESTDIR");
+    run_ok(&mut install, TOOL_TIMEOUT);
+
+    let lib = prefix.join("lib");
+    let file = lib.join("librsm.so.2");
+    assert!(
+        fs::symlink_metadata(&file)
+            .expect("lib/librsm.so.2")
+            .file_type()
+            .is_file()
+    );
+    assert_eq!(soname(&file).as_deref(), Some("librsm.so.2"));
+    assert_eq!(
+        fs::read_link(lib.join("librsm.so")).expect("lib/librsm.so is a link"),
+        PathBuf::from("librsm.so.2")
+    );
+    for header in [
+        "rsmapi.h",
+        "rsmapi_ext.h",
+        "sys/rsm/rsm_common.h",
+        "sys/rsm/rsmapi_common.h",
+    ] {
+        let installed = fs::read(prefix.join("include").join(header)).expect(header);
+        let source = fs::read(include_dir().join(header)).expect(header);
+        assert!(
+            installed == source,
+            "{header} differs from capi/include/{header}"
+        );
+    }
+
+    // The installed headers alone are enough to build the layout test.
+    let exe = dir.join("layout");
+    let mut compile = Command::new(cc_program());
+    compile
+        .arg("-I")
+        .arg(prefix.join("include"))
+        .args(["-std=gnu11", "-Wall", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(manifest_dir().join("tests/c/layout.c"));
+    run_ok(&mut compile, TOOL_TIMEOUT);
+    let out = run_ok(&mut Command::new(&exe), TOOL_TIMEOUT);
+    assert!(out.stdout.ends_with(" 0 mismatches\n"), "{out}");
+
+    // DESTDIR is prepended; a relative PREFIX is refused.
+    let mut staged = Command::new("sh");
+    staged
+        .arg(manifest_dir().join("install.sh"))
+        .arg("/opt/rsm")
+        .env("LIBRSM", built_library())
+        .env("DESTDIR", dir.join("destdir"));
+    run_ok(&mut staged, TOOL_TIMEOUT);
+    assert!(dir.join("destdir/opt/rsm/lib/librsm.so.2").is_file());
+    assert!(
+        dir.join("destdir/opt/rsm/include/sys/rsm/rsm_common.h")
+            .is_file()
+    );
+    let mut relative = Command::new("sh");
+    relative
+        .arg(manifest_dir().join("install.sh"))
+        .arg("relative/prefix")
+        .env("LIBRSM", built_library());
+    let refused = run(&mut relative, TOOL_TIMEOUT).expect("sh runs");
+    assert_eq!(refused.status.and_then(|s| s.code()), Some(2), "{refused}");
 }
