@@ -38,7 +38,11 @@ fn c_test_programs_pass() {
         }
         ran += 1;
         match build_and_run_c_test(source, &out_dir) {
-            Ok(output) => eprintln!("ok: {stem}: {}", output.stdout.trim_end()),
+            Ok(output) => eprintln!(
+                "ok: {stem} ({:?}): {}",
+                output.elapsed,
+                output.stdout.trim_end()
+            ),
             Err(report) => failures.push(report),
         }
     }

@@ -17,8 +17,8 @@ use std::os::unix::fs::symlink;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::thread::{self, JoinHandle};
+use std::sync::{OnceLock, mpsc};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -125,12 +125,14 @@ pub struct Output {
     pub elapsed: Duration,
     /// The time limit it ran under.
     pub timeout: Duration,
+    /// False if a process that left the process group kept the output pipes open.
+    pub pipes_closed: bool,
 }
 
 impl Output {
-    /// Exited normally with status 0.
+    /// Exited normally with status 0 and left no process holding its output.
     pub fn success(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
+        self.pipes_closed && self.status.is_some_and(|s| s.success())
     }
 }
 
@@ -151,6 +153,12 @@ impl fmt::Display for Output {
                 (None, None) => writeln!(f, "-> {s} after {:?}", self.elapsed)?,
             },
         }
+        if !self.pipes_closed {
+            writeln!(
+                f,
+                "-> a process that left the process group still holds the output"
+            )?;
+        }
         writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
         write!(f, "--- stderr ---\n{}", self.stderr.trim_end())
     }
@@ -162,15 +170,25 @@ fn describe(cmd: &Command) -> String {
     words.join(" ")
 }
 
-fn drain<R: Read + Send + 'static>(source: Option<R>) -> JoinHandle<Vec<u8>> {
+/// Reads `source` to the end on a thread; the result arrives on the returned channel.
+fn drain<R: Read + Send + 'static>(source: Option<R>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut buf = Vec::new();
         if let Some(mut source) = source {
             // A read error only truncates what the report shows.
             let _ = source.read_to_end(&mut buf);
         }
-        buf
-    })
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// The drained output, or `None` if a process that left the group still holds the pipe.
+fn collect(rx: &mpsc::Receiver<Vec<u8>>) -> Option<String> {
+    rx.recv_timeout(Duration::from_secs(5))
+        .ok()
+        .map(|buf| String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn kill_group(child: &Child) {
@@ -213,8 +231,12 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
         let _ = child.wait();
     }
     let elapsed = start.elapsed();
-    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    let stdout = collect(&out);
+    let stderr = collect(&err);
+    let pipes_closed = stdout.is_some() && stderr.is_some();
+    let lost = || "(unavailable: a process that left the process group holds the pipe)".to_owned();
+    let stdout = stdout.unwrap_or_else(lost);
+    let stderr = stderr.unwrap_or_else(lost);
     Ok(Output {
         command,
         status,
@@ -222,6 +244,7 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
         stderr,
         elapsed,
         timeout,
+        pipes_closed,
     })
 }
 
