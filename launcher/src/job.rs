@@ -598,15 +598,20 @@ impl<O: Write, E: Write> Job<O, E> {
         self.hosts[h].down = None;
     }
 
-    /// Host `h`'s proxy is gone: ranks there that have not reported an end are lost.
+    /// Host `h`'s proxy is gone: ranks there that have not reported an end are lost. On
+    /// this machine rsmrun kills them itself (a proxy that died abruptly could not).
     fn host_lost(&mut self, h: usize) {
         self.hosts[h].ended = true;
         self.hosts[h].down = None;
         self.kvs.host_gone(h);
+        let local = self.hosts[h].plan.via == Via::Local;
         for r in self.hosts[h].plan.ranks.clone() {
             let rank = &mut self.ranks[r as usize];
             if !rank.finished() {
                 rank.lost = true;
+                if local && let Some(pid) = rank.pid {
+                    kill_orphan(pid, &self.plan.job_id, r);
+                }
                 let outs = self.kvs.rank_exited(r, "was lost with its host's proxy");
                 self.route(outs);
             }
@@ -896,6 +901,31 @@ impl<O: Write, E: Write> Job<O, E> {
                     }
                 }
             }
+        }
+    }
+}
+
+/// SIGKILLs the process group of rank `rank` of job `job_id` if process `pid` still is that
+/// rank (checked in its environment, so a recycled pid is never hit).
+fn kill_orphan(pid: u32, job_id: &str, rank: u32) {
+    let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return;
+    };
+    let want_job = format!("{}={job_id}", rsm_core::bootstrap::ENV_JOB_ID);
+    let want_rank = format!("{}={rank}", rsm_core::bootstrap::ENV_RANK);
+    let mut vars = env.split(|&b| b == 0);
+    let is_it = {
+        let (mut job, mut rk) = (false, false);
+        for v in &mut vars {
+            job |= v == want_job.as_bytes();
+            rk |= v == want_rank.as_bytes();
+        }
+        job && rk
+    };
+    if is_it && let Ok(raw) = i32::try_from(pid) {
+        let pid = nix::unistd::Pid::from_raw(raw);
+        if nix::sys::signal::killpg(pid, Signal::SIGKILL).is_err() {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
         }
     }
 }

@@ -72,49 +72,65 @@ impl<O: Write, E: Write> Sink<O, E> {
     /// Output `data` of `rank`'s `stream`. Write errors (a closed terminal or pipe) are
     /// ignored: the job goes on.
     pub fn write(&mut self, rank: u32, stream: Stream, data: &[u8]) {
-        match &self.mode {
-            Mode::Plain => {
-                let w = self.stream(stream);
-                let _ = w.write_all(data).and_then(|()| w.flush());
-            }
-            Mode::Files(_) => {
-                if let Some(f) = self.files.get_mut(&rank) {
-                    let _ = f.write_all(data);
-                }
-            }
-            Mode::Tagged => {
-                let mut buf = self.partial.remove(&(rank, stream)).unwrap_or_default();
-                buf.extend_from_slice(data);
-                let mut text = Vec::new();
-                let mut start = 0;
-                while let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') {
-                    tag_line(&mut text, rank, &buf[start..start + nl]);
-                    start += nl + 1;
-                }
-                let mut rest = buf.split_off(start);
-                if rest.len() > MAX_PARTIAL {
-                    tag_line(&mut text, rank, &rest);
-                    rest.clear();
-                }
-                if !rest.is_empty() {
-                    self.partial.insert((rank, stream), rest);
-                }
-                if !text.is_empty() {
-                    let w = self.stream(stream);
-                    let _ = w.write_all(&text).and_then(|()| w.flush());
-                }
-            }
+        if let Mode::Plain = self.mode {
+            let w = self.stream(stream);
+            let _ = w.write_all(data).and_then(|()| w.flush());
+            return;
+        }
+        // Tagged and file output go line by line, so that stdout and stderr lines (and, when
+        // tagging, different ranks' lines) never mix within a line.
+        let mut buf = self.partial.remove(&(rank, stream)).unwrap_or_default();
+        buf.extend_from_slice(data);
+        let mut start = 0;
+        let mut lines: Vec<&[u8]> = Vec::new();
+        while let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') {
+            lines.push(&buf[start..start + nl]);
+            start += nl + 1;
+        }
+        let long_rest = buf.len() - start > MAX_PARTIAL;
+        if long_rest {
+            lines.push(&buf[start..]);
+        }
+        let text = self.render(rank, &lines);
+        self.emit(rank, stream, &text);
+        if !long_rest && start < buf.len() {
+            let rest = buf.split_off(start);
+            self.partial.insert((rank, stream), rest);
         }
     }
 
-    /// `rank` ended: emit its unterminated last lines.
+    fn render(&self, rank: u32, lines: &[&[u8]]) -> Vec<u8> {
+        let mut text = Vec::new();
+        for line in lines {
+            if let Mode::Tagged = self.mode {
+                text.extend_from_slice(format!("[{rank}] ").as_bytes());
+            }
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+        text
+    }
+
+    fn emit(&mut self, rank: u32, stream: Stream, text: &[u8]) {
+        if text.is_empty() {
+            return;
+        }
+        if let Mode::Files(_) = self.mode {
+            if let Some(f) = self.files.get_mut(&rank) {
+                let _ = f.write_all(text);
+            }
+        } else {
+            let w = self.stream(stream);
+            let _ = w.write_all(text).and_then(|()| w.flush());
+        }
+    }
+
+    /// `rank` ended: emit its unterminated last lines (with a newline added).
     pub fn finish_rank(&mut self, rank: u32) {
         for stream in [Stream::Stdout, Stream::Stderr] {
             if let Some(rest) = self.partial.remove(&(rank, stream)) {
-                let mut text = Vec::new();
-                tag_line(&mut text, rank, &rest);
-                let w = self.stream(stream);
-                let _ = w.write_all(&text).and_then(|()| w.flush());
+                let text = self.render(rank, &[&rest]);
+                self.emit(rank, stream, &text);
             }
         }
         if let Some(f) = self.files.get_mut(&rank) {
@@ -136,12 +152,6 @@ impl<O: Write, E: Write> Sink<O, E> {
     pub fn into_inner(self) -> (O, E) {
         (self.out, self.err)
     }
-}
-
-fn tag_line(text: &mut Vec<u8>, rank: u32, line: &[u8]) {
-    text.extend_from_slice(format!("[{rank}] ").as_bytes());
-    text.extend_from_slice(line);
-    text.push(b'\n');
 }
 
 #[cfg(test)]
@@ -194,15 +204,16 @@ mod tests {
         let sub = dir.path().join("out");
         let mut s = Sink::new(Mode::Files(sub.clone()), 3, Vec::new(), Vec::new()).unwrap();
         s.write(0, Stream::Stdout, b"zero\n");
-        s.write(2, Stream::Stderr, b"two err\n");
+        s.write(2, Stream::Stderr, b"two ");
         s.write(2, Stream::Stdout, b"two out\n");
+        s.write(2, Stream::Stderr, b"err\nlast");
         s.finish();
         let (o, e) = s.into_inner();
         assert!(o.is_empty() && e.is_empty());
         let read = |r| std::fs::read_to_string(rank_file(&sub, r)).unwrap();
         assert_eq!(read(0), "zero\n");
         assert_eq!(read(1), "");
-        assert_eq!(read(2), "two err\ntwo out\n");
+        assert_eq!(read(2), "two out\ntwo err\nlast\n");
     }
 
     #[test]
