@@ -159,14 +159,14 @@ pub mod hwloc {
     }
 
     fn walk(obj: &TopologyObject, depth: usize, out: &mut String) {
-        for mem in obj.memory_children() {
-            out.push_str(&format!("{}{}\n", "  ".repeat(depth), describe(mem)));
-        }
         // Cores are the leaves we print; their PUs are in the cpus list.
         if obj.object_type() == ObjectType::PU {
             return;
         }
         out.push_str(&format!("{}{}\n", "  ".repeat(depth), describe(obj)));
+        for mem in obj.memory_children() {
+            out.push_str(&format!("{}{}\n", "  ".repeat(depth + 1), describe(mem)));
+        }
         if obj.object_type() == ObjectType::Core {
             return;
         }
@@ -240,6 +240,20 @@ mod tests {
         assert_eq!(format_cpus(&[0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11");
         assert_eq!(format_cpus(&[5]), "5");
         assert_eq!(format_cpus(&[]), "");
+    }
+
+    #[cfg(feature = "hwloc")]
+    #[test]
+    fn hwloc_and_sysfs_agree_on_core_groups() {
+        let allowed = allowed_cpus().unwrap();
+        let mut from_hwloc = hwloc::cores(&allowed).unwrap();
+        let mut from_sysfs = cores_from_sysfs(Path::new("/sys/devices/system/cpu"), &allowed);
+        from_hwloc.sort();
+        from_sysfs.sort();
+        assert_eq!(from_hwloc, from_sysfs);
+        let tree = hwloc::tree().unwrap();
+        assert!(tree.starts_with("Machine L#0"), "{tree}");
+        assert_eq!(tree.matches("Core L#").count(), from_sysfs.len(), "{tree}");
     }
 
     #[test]
