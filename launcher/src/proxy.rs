@@ -551,6 +551,9 @@ fn spawn_waiter(
         while let Err(nix::errno::Errno::EINTR) =
             waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
         {}
+        // The rank is gone; whatever it left running in its process group goes too (the
+        // zombie still holds the group id, so this cannot reach anybody else).
+        let _ = killpg(pid, Signal::SIGKILL);
         let status = {
             let mut s = lock(&slots);
             let st = child.wait();

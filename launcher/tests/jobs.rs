@@ -610,6 +610,46 @@ fn program_lookup_and_errors() {
     );
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert_eq!(o.stdout, "hello 0\n");
+    // A working directory that does not exist: the proxy refuses to start anything.
+    let missing = dir.path().join("missing");
+    let o = run(
+        &["-n", "2", "--wdir", missing.to_str().unwrap(), "true"],
+        LIMIT,
+    );
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "rsmrun: host localhost: working directory {} does not exist here",
+            missing.display()
+        )),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn leftovers_in_a_ranks_process_group_are_killed() {
+    // Each rank starts a background testrank and exits at once; the background process is
+    // in the rank's process group and must not outlive the job.
+    let pids = PidDir::new();
+    let o = run(
+        &[
+            "-n",
+            "2",
+            "sh",
+            "-c",
+            &format!(
+                "{TESTRANK} --pid-dir {} --sleep 120 >/dev/null 2>&1 & \
+                 while [ ! -e {}/rank.$RSM_RANK.pid ]; do sleep 0.05; done",
+                pids.arg(),
+                pids.arg()
+            ),
+        ],
+        LIMIT,
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert_eq!(pids.pids().len(), 2);
+    assert_eq!(pids.alive_after(Duration::from_secs(5)), vec![]);
 }
 
 #[test]
