@@ -592,7 +592,7 @@ impl<O: Write, E: Write> Job<O, E> {
 
     fn kill_proxy(&mut self, h: usize) {
         if let Some(c) = self.hosts[h].child.as_mut() {
-            let _ = c.kill();
+            kill_group(c);
         }
         // Closing its stdin also tells a remote proxy to stop its ranks.
         self.hosts[h].down = None;
@@ -895,12 +895,26 @@ impl<O: Write, E: Write> Job<O, E> {
                         thread::sleep(Duration::from_millis(10))
                     }
                     Ok(None) => {
-                        let _ = child.kill();
+                        kill_group(&mut child);
                         let _ = child.wait();
                         break;
                     }
                 }
             }
+        }
+    }
+}
+
+/// SIGKILLs a proxy, ssh or srun process and everything in its process group (ssh helpers,
+/// a remote shell's children). `child` is not reaped yet, so its pid is still its own.
+fn kill_group(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    if let Ok(raw) = i32::try_from(child.id()) {
+        let pid = nix::unistd::Pid::from_raw(raw);
+        if nix::sys::signal::killpg(pid, Signal::SIGKILL).is_err() {
+            let _ = child.kill();
         }
     }
 }

@@ -762,7 +762,7 @@ fn ssh_path_through_a_stand_in_agent() {
         dir.path(),
         "fake-ssh",
         &format!(
-            "#!/bin/sh\n# fake ssh: [options] host command\nwhile [ \"${{1#-}}\" != \"$1\" ]; do shift; done\nhost=$1; shift\necho \"$host $*\" >> {}\nexec sh -c \"$*\"\n",
+            "#!/bin/sh\n# fake ssh: [options] host command\nwhile [ \"${{1#-}}\" != \"$1\" ]; do shift; done\nhost=$1; shift\necho \"$host $*\" >> {}\necho \"Welcome to $host\"\nexec sh -c \"$*\"\n",
             log.display()
         ),
     );
@@ -782,6 +782,16 @@ fn ssh_path_through_a_stand_in_agent() {
     assert_exchange(&o, 4);
     let hosts: Vec<String> = reports(&o).iter().map(|m| m["host"].clone()).collect();
     assert_eq!(hosts, ["alpha", "alpha", "beta", "beta"]);
+    // A login banner on stdout is reported, not mistaken for a frame.
+    for host in ["alpha", "beta"] {
+        assert!(
+            o.stderr.contains(&format!(
+                "rsmrun: host {host}: unexpected output from the remote shell: Welcome to {host}"
+            )),
+            "{}",
+            o.stderr
+        );
+    }
     let log = std::fs::read_to_string(&log).unwrap();
     let mut lines: Vec<&str> = log.lines().collect();
     lines.sort();
@@ -819,6 +829,52 @@ fn ssh_path_through_a_stand_in_agent() {
         "{}",
         o.stderr
     );
+}
+
+#[test]
+fn a_host_that_never_starts_is_given_up_after_the_launch_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("agent.pid");
+    // The agent hangs (as ssh does on an unreachable host without a ConnectTimeout).
+    let agent = script(
+        dir.path(),
+        "hang",
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 120\n",
+            marker.display()
+        ),
+    );
+    let o = run(
+        &[
+            "--launcher",
+            "ssh",
+            "--launch-agent",
+            agent.to_str().unwrap(),
+            "--launch-timeout",
+            "1",
+            "-H",
+            "slow:1",
+            TESTRANK,
+        ],
+        LIMIT,
+    );
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("rsmrun: host slow: the proxy did not start within 1 s; giving up on it"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.elapsed < Duration::from_secs(10), "{:?}", o.elapsed);
+    let pid: i32 = std::fs::read_to_string(&marker)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false);
+    assert!(!alive, "the launch agent {pid} was left running");
 }
 
 #[test]
