@@ -62,6 +62,7 @@ pub enum Launcher {
     name = "rsmrun",
     version,
     about = "Run a program as a job of N ranks on one or more hosts (an mpirun for rsm).",
+    override_usage = "rsmrun [OPTIONS] PROGRAM [ARGS]...\n       rsmrun --info [-H HOSTS]",
     after_help = EXAMPLES,
 )]
 pub struct Cli {
@@ -147,7 +148,7 @@ pub struct Cli {
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        value_name = "PROGRAM [ARGS]..."
+        value_name = "PROGRAM"
     )]
     pub command: Vec<String>,
 }

@@ -224,9 +224,8 @@ fn ctrl_c_is_forwarded_to_every_rank() {
         "--sleep",
         "120",
     ]));
+    // The ranks install their handlers before writing their pid files.
     pids.wait_for(3, Duration::from_secs(20));
-    // The trap handlers are installed right after the pid file; give them a moment.
-    std::thread::sleep(Duration::from_millis(300));
     r.signal(Signal::SIGINT);
     let o = r.wait(LIMIT);
     assert_eq!(o.code, Some(130), "{}", o.stderr);

@@ -37,7 +37,7 @@ struct Args {
     /// Call fence (all ranks are up after this).
     #[arg(long)]
     fence: bool,
-    /// Catch SIGINT/SIGTERM/SIGHUP while sleeping: print it and exit 0.
+    /// Catch SIGINT/SIGTERM/SIGHUP (from the start); while sleeping, print it and exit 0.
     #[arg(long)]
     trap: bool,
     /// Rank that performs --exit-code/--kill-self/--abort (default: every rank).
@@ -74,6 +74,19 @@ fn check<T>(r: Result<T, BootstrapError>, what: &str) -> T {
 
 fn main() {
     let args = Args::parse();
+    // Handlers first, so a signal that arrives once the pid file exists is always caught.
+    let trapped = Arc::new(AtomicUsize::new(0));
+    if args.trap {
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            let t = trapped.clone();
+            signal_hook::flag::register_usize(sig, t, sig as usize)
+                .unwrap_or_else(|e| fail(format!("signal handler: {e}")));
+        }
+    }
     let boot = check(Bootstrap::from_env(), "Bootstrap::from_env");
     let (rank, size) = (boot.rank(), boot.size());
     let out = std::io::stdout();
@@ -124,18 +137,6 @@ fn main() {
     let _ = out.lock().flush();
     if args.fence {
         check(boot.fence(), "fence");
-    }
-    let trapped = Arc::new(AtomicUsize::new(0));
-    if args.trap {
-        for sig in [
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-        ] {
-            let t = trapped.clone();
-            signal_hook::flag::register_usize(sig, t, sig as usize)
-                .unwrap_or_else(|e| fail(format!("signal handler: {e}")));
-        }
     }
     let is_failer = args.fail_rank.is_none_or(|r| r == rank);
     if is_failer {
