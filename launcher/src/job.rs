@@ -376,34 +376,9 @@ impl<O: Write, E: Write> Job<O, E> {
                     // Channel closed: dropping stdin tells the proxy rsmrun is done with it.
                 });
             }
-            if let Some(stdout) = child.stdout.take() {
-                let tx = self.ev_tx.clone();
-                thread::spawn(move || {
-                    let mut r = BufReader::new(stdout);
-                    loop {
-                        match wire::read_line_bounded(&mut r, MAX_FRAME_LINE) {
-                            Ok(Some(line)) => {
-                                let ev = match serde_json::from_str::<Up>(&line) {
-                                    Ok(up) => Ev::Up(h, up),
-                                    Err(_) => Ev::Stray(h, line),
-                                };
-                                if tx.send(ev).is_err() {
-                                    return;
-                                }
-                            }
-                            Ok(None) => {
-                                let _ = tx.send(Ev::End(h, None));
-                                return;
-                            }
-                            Err(e) => {
-                                let _ = tx.send(Ev::End(h, Some(e.to_string())));
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-            if let Some(stderr) = child.stderr.take() {
+            // stderr first: the end of stdout is reported only after stderr has been read to
+            // its end too (bounded), so an agent's last words come before "host ended".
+            let stderr_reader = child.stderr.take().map(|stderr| {
                 let tx = self.ev_tx.clone();
                 thread::spawn(move || {
                     let r = BufReader::new(stderr);
@@ -414,6 +389,34 @@ impl<O: Write, E: Write> Job<O, E> {
                             return;
                         }
                     }
+                })
+            });
+            if let Some(stdout) = child.stdout.take() {
+                let tx = self.ev_tx.clone();
+                thread::spawn(move || {
+                    let mut r = BufReader::new(stdout);
+                    let end = loop {
+                        match wire::read_line_bounded(&mut r, MAX_FRAME_LINE) {
+                            Ok(Some(line)) => {
+                                let ev = match serde_json::from_str::<Up>(&line) {
+                                    Ok(up) => Ev::Up(h, up),
+                                    Err(_) => Ev::Stray(h, line),
+                                };
+                                if tx.send(ev).is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(None) => break None,
+                            Err(e) => break Some(e.to_string()),
+                        }
+                    };
+                    if let Some(t) = stderr_reader {
+                        let deadline = Instant::now() + Duration::from_secs(1);
+                        while !t.is_finished() && Instant::now() < deadline {
+                            thread::sleep(Duration::from_millis(5));
+                        }
+                    }
+                    let _ = tx.send(Ev::End(h, end));
                 });
             }
             let host = &self.hosts[h];
