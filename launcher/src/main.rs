@@ -1,1 +1,6 @@
-fn main() {}
+//! `rsmrun`: run a program as a job of N ranks. See `rsmrun --help`.
+#![forbid(unsafe_code)]
+
+fn main() {
+    std::process::exit(rsm_launcher::cli::main());
+}
