@@ -10,14 +10,17 @@
 //!   the one-sided benchmarks). `src` is the rank whose data it is, `dst` the rank it is meant
 //!   for (0 when it is meant for everybody), `idx` the element index inside the block.
 //! * `reduce_value(rank, iter, idx) = ((idx mod 100) + 1)·((iter mod 1000) + 1) + rank` for the
-//!   reductions; the expected result is the sum over ranks in the element type (wrapping for
-//!   integers). Unlike OSU's reduction pattern it depends on the rank, so a reduction that
-//!   counts one rank twice fails.
+//!   reductions; the expected result is the sum over ranks. Unlike OSU's reduction pattern it
+//!   depends on the rank, so a reduction that counts one rank twice fails.
 //!
-//! Element encoding (as OSU's `omb_assign_to_type` multipliers): `MPI_CHAR` = `(7·v) mod 256`,
-//! `MPI_INT` = `(10·v) mod 2^32` as `i32`, `MPI_FLOAT` = `2·(v mod 2^20)` as `f32`. Integers
-//! compare exactly; floats within `1e-5·max(1, |expected|)` (all values used are integers small
-//! enough that sums are exact in `f32` for up to 83 ranks, so the tolerance only matters beyond).
+//! Element encoding for data (as OSU's `omb_assign_to_type` multipliers): `MPI_CHAR` =
+//! `(7·v) mod 256`, `MPI_INT` = `(10·v) mod 2^32` as `i32`, `MPI_FLOAT` = `2·(v mod 2^20)` as
+//! `f32`. Reduction inputs are encoded so that the sum over all ranks never overflows the type
+//! (signed overflow is not defined by MPI, and Open MPI 4.1's vectorised `MPI_CHAR` sum
+//! saturates where a scalar loop wraps — the `Fail` at 16 B in open-mpi/ompi#12717):
+//! `MPI_CHAR` = `v mod (⌊127/np⌋ + 1)`, `MPI_INT` = `10·v`, `MPI_FLOAT` = `2·v` (values stay
+//! below 2^20, sums exact in `f32` up to 16 ranks and within tolerance beyond). Integers compare
+//! exactly; floats within `1e-5·max(1, |expected|)`.
 //!
 //! # Procedure per collective (rank 0 is the root)
 //! | benchmark | send buffer (per rank `r`) | receive buffer checked |
@@ -142,6 +145,19 @@ impl Elem {
         }
     }
 
+    /// Encodes reduction input `v` as `dtype` so that the sum over `nranks` ranks cannot
+    /// overflow (see the module documentation).
+    pub fn encode_reduce(dtype: DType, v: u64, nranks: usize) -> Elem {
+        match dtype {
+            DType::Char => {
+                let cap = (127 / nranks.max(1)) as u64;
+                Elem::Char((v % (cap + 1)) as i8)
+            }
+            DType::Int => Elem::Int(v.wrapping_mul(10) as u32 as i32),
+            DType::Float => Elem::Float((v % (1 << 20)) as f32 * 2.0),
+        }
+    }
+
     /// Zero of `dtype`.
     pub fn zero(dtype: DType) -> Elem {
         match dtype {
@@ -258,17 +274,30 @@ pub fn check_data(
     Ok(())
 }
 
-/// Fills `buf` with `reduce_value(rank, iter, first + k)`.
-pub fn fill_reduce(buf: &mut [u8], dtype: DType, rank: usize, iter: u64, first: u64) {
+/// Fills `buf` with rank `rank`'s reduction input `reduce_value(rank, iter, first + k)`, encoded
+/// for a sum over `nranks` ranks.
+pub fn fill_reduce(
+    buf: &mut [u8],
+    dtype: DType,
+    rank: usize,
+    nranks: usize,
+    iter: u64,
+    first: u64,
+) {
     for k in 0..elements(buf.len(), dtype) {
-        Elem::encode(dtype, reduce_value(rank, iter, first + k as u64)).write(buf, k);
+        Elem::encode_reduce(dtype, reduce_value(rank, iter, first + k as u64), nranks)
+            .write(buf, k);
     }
 }
 
 /// Expected reduction result for element `idx`: the sum over `nranks` ranks.
 pub fn reduce_expected(dtype: DType, nranks: usize, iter: u64, idx: u64) -> Elem {
     (0..nranks).fold(Elem::zero(dtype), |acc, r| {
-        acc.sum_with(Elem::encode(dtype, reduce_value(r, iter, idx)))
+        acc.sum_with(Elem::encode_reduce(
+            dtype,
+            reduce_value(r, iter, idx),
+            nranks,
+        ))
     })
 }
 
@@ -389,7 +418,14 @@ impl Collective {
                 fill_data(&mut recv[..self.bufs.recv], dtype, 0, 0, iter);
             }
             Benchmark::Reduce | Benchmark::Allreduce | Benchmark::ReduceScatter => {
-                fill_reduce(&mut send[..self.bufs.send], dtype, rank, iter, 0);
+                fill_reduce(
+                    &mut send[..self.bufs.send],
+                    dtype,
+                    rank,
+                    self.nranks,
+                    iter,
+                    0,
+                );
             }
             Benchmark::Gather | Benchmark::Allgather => {
                 fill_data(&mut send[..block], dtype, rank, 0, iter);
@@ -590,10 +626,9 @@ mod tests {
 
     #[test]
     fn reduce_expectation_is_sum_over_ranks() {
-        // char wraps: 3 ranks, iter 99, idx 99 -> values 10000, 10001, 10002.
+        // char: 3 ranks -> inputs mod 43; iter 99, idx 99 -> values 10000, 10001, 10002.
         let e = reduce_expected(DType::Char, 3, 99, 99);
-        let want = ((7u64 * (10000 + 10001 + 10002)) % 256) as u8 as i8;
-        assert_eq!(e, Elem::Char(want));
+        assert_eq!(e, Elem::Char((10000 % 43 + 10001 % 43 + 10002 % 43) as i8));
         assert_eq!(
             reduce_expected(DType::Int, 4, 0, 0),
             Elem::Int(10 * (1 + 2 + 3 + 4))
@@ -611,7 +646,7 @@ mod tests {
             let np = 3;
             let mut inputs = vec![vec![0u8; n * dtype.size()]; np];
             for (r, b) in inputs.iter_mut().enumerate() {
-                fill_reduce(b, dtype, r, 7, 0);
+                fill_reduce(b, dtype, r, np, 7, 0);
             }
             let mut sum = vec![0u8; n * dtype.size()];
             for k in 0..n {
@@ -630,6 +665,37 @@ mod tests {
                 s.write(&mut wrong, k);
             }
             assert_eq!(check_reduce(&wrong, dtype, np, 7, 0).unwrap_err().index, 0);
+        }
+    }
+
+    #[test]
+    fn reduction_inputs_never_overflow() {
+        for np in [1, 2, 3, 7, 64, 127] {
+            for iter in [0, 1, 500, 999, 12345] {
+                for idx in 0..200u64 {
+                    let mut sum = 0i64;
+                    for r in 0..np {
+                        let Elem::Char(c) =
+                            Elem::encode_reduce(DType::Char, reduce_value(r, iter, idx), np)
+                        else {
+                            unreachable!()
+                        };
+                        assert!(c >= 0);
+                        sum += i64::from(c);
+                    }
+                    assert!(sum <= 127, "np={np} iter={iter} idx={idx}: {sum}");
+                    let mut isum = 0i64;
+                    for r in 0..np {
+                        let Elem::Int(v) =
+                            Elem::encode_reduce(DType::Int, reduce_value(r, iter, idx), np)
+                        else {
+                            unreachable!()
+                        };
+                        isum += i64::from(v);
+                    }
+                    assert!(isum <= i64::from(i32::MAX));
+                }
+            }
         }
     }
 
