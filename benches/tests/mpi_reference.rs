@@ -373,3 +373,140 @@ fn dispatcher_and_rank_checks() {
         );
     }
 }
+
+fn compare_config(
+    dir: &std::path::Path,
+    benchmarks: Vec<Benchmark>,
+) -> rsm_benches::compare::Config {
+    rsm_benches::compare::Config {
+        np: 2,
+        benchmarks,
+        sizes: vec![8, 1024],
+        rounds: 2,
+        libraries: vec![Library::Rsm, Library::OpenMpi, Library::Mpich],
+        oversubscribe: false,
+        timeout: LIMIT,
+        iterations: Some(20),
+        warmup: Some(2),
+        out_dir: dir.join("out"),
+        build_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mpi-bench"),
+        rsm_bin_dir: dir.join("no-rsm"),
+        rsmrun: None,
+        command: "rsm-compare (test)".into(),
+    }
+}
+
+#[test]
+fn comparison_end_to_end() {
+    let available: Vec<Library> = each_mpi().into_iter().map(|(l, _)| l).collect();
+    if available.is_empty() {
+        eprintln!("skipping: no MPI installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let benches = vec![
+        Benchmark::Barrier,
+        Benchmark::Allreduce,
+        Benchmark::PutLatency,
+    ];
+    let config = compare_config(dir.path(), benches.clone());
+    let results = {
+        let _g = serial();
+        rsm_benches::compare::run(&config, true).unwrap()
+    };
+    // rsm is not built in this phase: skipped with the reason, never run.
+    assert!(
+        results
+            .skipped
+            .iter()
+            .any(|(l, _, why)| *l == Some(Library::Rsm) && why.contains("rsmrun"))
+    );
+    // Alternating: round by round, benchmark by benchmark, each library once.
+    let order: Vec<(usize, Benchmark, Library)> = results
+        .records
+        .iter()
+        .map(|r| (r.round, r.bench, r.library))
+        .collect();
+    let mut want = Vec::new();
+    for round in 1..=2 {
+        for &b in &benches {
+            for &l in &available {
+                want.push((round, b, l));
+            }
+        }
+    }
+    assert_eq!(order, want);
+    for r in &results.records {
+        assert!(
+            matches!(r.result, rsm_benches::compare::report::RunResult::Ok(_)),
+            "{r:?}"
+        );
+    }
+    let table = results.table();
+    assert_eq!(table.len(), 1 + 2 + 2);
+    for row in &table {
+        for (lib, cell) in &row.cells {
+            if *lib == Library::Rsm {
+                assert_eq!(cell.text(row.metric), "skipped");
+            } else {
+                assert_eq!(cell.values.len(), 2, "{} {:?} {lib}", row.bench, row.size);
+            }
+        }
+    }
+    let out = dir.path().join("out");
+    let md = std::fs::read_to_string(out.join("comparison.md")).unwrap();
+    assert!(
+        md.contains("| osu_allreduce | 1 KiB | µs | skipped |"),
+        "{md}"
+    );
+    assert!(md.contains("- Command: `rsm-compare (test)`"));
+    for svg in ["osu_allreduce.svg", "osu_put_latency.svg"] {
+        let text = std::fs::read_to_string(out.join(svg)).unwrap();
+        assert!(text.len() > 1000 && text.starts_with("<svg"), "{svg}");
+    }
+    let raws = std::fs::read_dir(out.join("raw")).unwrap().count();
+    assert_eq!(raws, results.records.len());
+}
+
+#[test]
+fn stuck_runs_are_killed_and_reported_as_timeout() {
+    let available: Vec<Library> = each_mpi().into_iter().map(|(l, _)| l).collect();
+    if available.is_empty() {
+        eprintln!("skipping: no MPI installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = compare_config(dir.path(), vec![Benchmark::Barrier]);
+    config.rounds = 1;
+    config.libraries = available.clone();
+    config.iterations = Some(100_000_000);
+    config.timeout = Duration::from_secs(3);
+    let t0 = std::time::Instant::now();
+    let (results, left) = {
+        let _g = serial();
+        let r = rsm_benches::compare::run(&config, true).unwrap();
+        // Nothing we started is left running (checked before other tests may launch).
+        (
+            r,
+            rsm_benches::compare::runner::descendants(std::process::id() as i32),
+        )
+    };
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(t0.elapsed() < Duration::from_secs(60), "{:?}", t0.elapsed());
+    assert_eq!(results.records.len(), available.len());
+    for r in &results.records {
+        assert!(
+            matches!(
+                r.result,
+                rsm_benches::compare::report::RunResult::TimedOut(None)
+            ),
+            "{r:?}"
+        );
+    }
+    let row = &results.table()[0];
+    assert!(
+        row.cells
+            .iter()
+            .all(|(_, c)| c.text(row.metric) == "timeout")
+    );
+}

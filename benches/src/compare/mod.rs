@@ -358,7 +358,10 @@ pub fn run(config: &Config, quiet: bool) -> Result<Results> {
                             );
                             match o.status {
                                 Status::TimedOut => (
-                                    RunResult::TimedOut,
+                                    RunResult::TimedOut(
+                                        Some(parse::parse(&o.stdout))
+                                            .filter(|p| !p.rows().is_empty()),
+                                    ),
                                     log,
                                     format!("timeout after {:.0} s", o.elapsed.as_secs_f64()),
                                 ),
@@ -394,31 +397,39 @@ pub fn run(config: &Config, quiet: bool) -> Result<Results> {
                     ));
                     fs::write(&raw, log).with_context(|| format!("writing {}", raw.display()))?;
                     progress.finish_one(&what, &how);
-                    match result {
-                        RunResult::Ok(out) => {
-                            if let Some(v) = &out.library {
-                                results.versions.entry(*lib).or_insert_with(|| v.clone());
-                            }
-                            merged = Some(match merged.take() {
-                                None => out,
-                                Some(mut m) => {
-                                    if let (Some(ms), Some(os)) =
-                                        (m.sections.first_mut(), out.sections.into_iter().next())
-                                    {
-                                        ms.rows.extend(os.rows);
-                                    }
-                                    m
-                                }
-                            });
+                    let (rows, problem) = match result {
+                        RunResult::Ok(out) => (Some(out), None),
+                        RunResult::TimedOut(partial) => (partial, Some(RunResult::TimedOut(None))),
+                        failed => (None, Some(failed)),
+                    };
+                    if let Some(out) = rows {
+                        if let Some(v) = &out.library {
+                            results.versions.entry(*lib).or_insert_with(|| v.clone());
                         }
-                        other => bad = Some(other),
+                        merged = Some(match merged.take() {
+                            None => out,
+                            Some(mut m) => {
+                                if let (Some(ms), Some(os)) =
+                                    (m.sections.first_mut(), out.sections.into_iter().next())
+                                {
+                                    ms.rows.extend(os.rows);
+                                }
+                                m
+                            }
+                        });
+                    }
+                    // A timeout outranks a failure in what the record reports.
+                    if let Some(p) = problem
+                        && !matches!(bad, Some(RunResult::TimedOut(_)))
+                    {
+                        bad = Some(p);
                     }
                 }
                 let result = match (merged, bad) {
-                    (Some(m), None) => RunResult::Ok(m),
-                    // Some groups ran, others did not: keep the rows we have; missing sizes
-                    // count as failures in the table.
-                    (Some(m), Some(_)) => RunResult::Ok(m),
+                    (m, Some(RunResult::TimedOut(_))) => RunResult::TimedOut(m),
+                    // Some size groups ran, others failed: keep the rows we have; missing
+                    // sizes count as failures in the table.
+                    (Some(m), _) => RunResult::Ok(m),
                     (None, Some(b)) => b,
                     (None, None) => RunResult::Failed("no output".into()),
                 };

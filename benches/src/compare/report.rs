@@ -15,8 +15,8 @@ use crate::osu::{Benchmark, Metric, stats};
 pub enum RunResult {
     /// It ran and printed OSU output (validation failures are visible in the output).
     Ok(OsuOutput),
-    /// It ran past the time limit and was killed.
-    TimedOut,
+    /// It ran past the time limit and was killed; the rows it printed before (if any).
+    TimedOut(Option<OsuOutput>),
     /// It exited non-zero, or its output could not be read.
     Failed(String),
 }
@@ -196,7 +196,12 @@ impl Results {
                                 }
                                 _ => cell.failures += 1,
                             },
-                            RunResult::TimedOut => cell.timeouts += 1,
+                            RunResult::TimedOut(partial) => {
+                                match partial.as_ref().and_then(|o| o.row(size)) {
+                                    Some(row) => cell.values.push(row.value),
+                                    None => cell.timeouts += 1,
+                                }
+                            }
                             RunResult::Failed(_) => cell.failures += 1,
                         }
                     }
@@ -336,7 +341,20 @@ impl Results {
                         );
                     }
                 }
-                RunResult::TimedOut => {
+                RunResult::TimedOut(partial) => {
+                    for row in partial.iter().flat_map(|o| o.rows()) {
+                        let size = row.size.map(|s| s.to_string()).unwrap_or_default();
+                        let _ = writeln!(
+                            c,
+                            "{},{},{},{},{},{},ok",
+                            r.round,
+                            r.bench.name(),
+                            r.library.id(),
+                            size,
+                            row.value,
+                            unit
+                        );
+                    }
                     let _ = writeln!(
                         c,
                         "{},{},{},,,{},timeout",
@@ -410,7 +428,7 @@ pub(crate) mod tests {
                 RunResult::Ok(out(&[(8, o8), (1 << 20, o1m)])),
             ));
             let m = if round == 2 {
-                RunResult::TimedOut
+                RunResult::TimedOut(None)
             } else {
                 RunResult::Ok(out(&[(8, m8), (1 << 20, m1m)]))
             };
@@ -475,6 +493,31 @@ pub(crate) mod tests {
         assert!(csv.contains("1,osu_allreduce,openmpi,8,0.25,µs,ok\n"));
         assert!(csv.contains("2,osu_allreduce,mpich,,,µs,timeout\n"));
         assert_eq!(csv.lines().count(), 1 + 3 * 2 + 2 * 2 + 1);
+    }
+
+    #[test]
+    fn rows_printed_before_a_timeout_count() {
+        let mut r = sample();
+        // Round 2 of MPICH printed 8 B, then was killed before 1 MiB.
+        for rec in &mut r.records {
+            if rec.library == Library::Mpich && rec.round == 2 {
+                rec.result = RunResult::TimedOut(Some(out(&[(8, 0.52)])));
+            }
+        }
+        let t = r.table();
+        assert_eq!(t[0].cells[2].1.values, vec![0.60, 0.52, 0.57]);
+        assert_eq!(t[0].cells[2].1.text(Metric::LatencyUs), "0.57 (0.52)");
+        assert_eq!(
+            (t[1].cells[2].1.timeouts, t[1].cells[2].1.values.len()),
+            (1, 2)
+        );
+        let csv = r.csv();
+        assert!(
+            csv.contains(
+                "2,osu_allreduce,mpich,8,0.52,µs,ok\n2,osu_allreduce,mpich,,,µs,timeout\n"
+            ),
+            "{csv}"
+        );
     }
 
     #[test]
