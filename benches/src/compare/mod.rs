@@ -133,6 +133,8 @@ impl Progress {
             ) {
                 bar.set_style(style);
             }
+            // Keeps the clock and spinner moving during long runs.
+            bar.enable_steady_tick(Duration::from_millis(250));
             Progress::Bar(bar)
         } else {
             Progress::Lines { done: 0, total }

@@ -141,6 +141,29 @@ pub fn validation_error_line(program: &str, size: usize) -> String {
     format!("DATA VALIDATION ERROR: {program} exited with status 1 on message size {size}.\n")
 }
 
+/// The stderr line a rank prints for its first mismatch (`detail` is a
+/// [`Mismatch`](super::validate::Mismatch) or
+/// [`CollectiveMismatch`](super::validate::CollectiveMismatch)), as the C side prints it.
+pub fn mismatch_line(
+    rank: usize,
+    bench: Benchmark,
+    size: usize,
+    dtype: DType,
+    iter: u64,
+    detail: &dyn std::fmt::Display,
+) -> String {
+    format!(
+        "[rank {rank}] {}: validation failed at size {size} ({}), iteration {iter}: {detail}\n",
+        bench.name(),
+        dtype.mpi_name()
+    )
+}
+
+/// The stderr line rank 0 prints when barrier validation fails.
+pub fn barrier_failure_line(v: &super::validate::BarrierViolation) -> String {
+    format!("[rank 0] osu_barrier: validation failed: {v}\n")
+}
+
 /// Bandwidth in MB/s (10^6 bytes/s) as OSU computes it.
 pub fn bandwidth_mbs(bytes_per_iteration: usize, iterations: usize, seconds: f64) -> f64 {
     bytes_per_iteration as f64 / 1e6 * iterations as f64 / seconds
@@ -265,6 +288,42 @@ mod tests {
         assert_eq!(
             row(&o, 1, &RowValues::single(1e9, 1), None),
             "1              1000000000.00\n"
+        );
+    }
+
+    #[test]
+    fn failure_lines() {
+        use crate::osu::validate::{BarrierViolation, CollectiveMismatch, Elem, Mismatch};
+        let m = Mismatch {
+            index: 3,
+            expected: Elem::Int(70),
+            actual: Elem::Int(0),
+        };
+        assert_eq!(
+            mismatch_line(
+                1,
+                Benchmark::Alltoall,
+                64,
+                DType::Int,
+                5,
+                &CollectiveMismatch {
+                    block: Some(2),
+                    mismatch: m.clone()
+                }
+            ),
+            "[rank 1] osu_alltoall: validation failed at size 64 (MPI_INT), iteration 5: block 2, element 3: expected 70, got 0\n"
+        );
+        assert_eq!(
+            mismatch_line(0, Benchmark::PutLatency, 8, DType::Char, 0, &m),
+            "[rank 0] osu_put_latency: validation failed at size 8 (MPI_CHAR), iteration 0: element 3: expected 70, got 0\n"
+        );
+        assert_eq!(
+            barrier_failure_line(&BarrierViolation {
+                iteration: 4,
+                early_rank: 1,
+                late_rank: 0
+            }),
+            "[rank 0] osu_barrier: validation failed: iteration 4: rank 1 left the barrier before rank 0 entered it\n"
         );
     }
 

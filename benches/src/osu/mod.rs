@@ -12,8 +12,12 @@
 //!    operation, a barrier between iterations, with `-c` `Collective::prepare` before and
 //!    `Collective::check` after (untimed); per-rank latency = sum of timed intervals /
 //!    iterations; rank 0 prints `row` with average/min/max over ranks;
-//! 4. on a validation failure: print the row with `Fail`, stop, print
-//!    `validation_error_line` and exit 1.
+//! 4. on a validation failure: the failing rank prints `format::mismatch_line` (barrier:
+//!    `format::barrier_failure_line`) on stderr; rank 0 prints the row with `Fail`, stops,
+//!    prints `format::validation_error_line` and every rank exits 1.
+//!
+//! The test hook `validate::INJECT_ERROR_ENV` (`RSM_BENCH_INJECT_ERROR=1`) must be honoured as
+//! in the C side, so the test suite can prove that a wrong result is reported.
 
 pub mod bench;
 pub mod format;

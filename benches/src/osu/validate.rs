@@ -107,6 +107,16 @@ impl fmt::Display for DType {
     }
 }
 
+/// Environment variable of the test hook: when set (and not `0`), with `-c`, rank 0 corrupts
+/// one received element (its most significant byte `^= 0x40`) in the first timed iteration of
+/// the first size, so tests can prove that failures are reported.
+pub const INJECT_ERROR_ENV: &str = "RSM_BENCH_INJECT_ERROR";
+
+/// True when [`INJECT_ERROR_ENV`] asks for an injected error.
+pub fn inject_error_requested() -> bool {
+    std::env::var(INJECT_ERROR_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 /// How long the staggered rank waits before entering a validated barrier (µs).
 pub const BARRIER_STAGGER_US: u64 = 20;
 
