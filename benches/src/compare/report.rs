@@ -1,0 +1,569 @@
+//! Results of a comparison: per-run records, the per-size summary (median of rounds, best
+//! round, ratios), and the Markdown and CSV files.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::mpi::Library;
+use super::parse::OsuOutput;
+use super::sysinfo::Machine;
+use crate::osu::{Benchmark, Metric, stats};
+
+/// What one launch produced.
+#[derive(Debug, Clone)]
+pub enum RunResult {
+    /// It ran and printed OSU output (validation failures are visible in the output).
+    Ok(OsuOutput),
+    /// It ran past the time limit and was killed; the rows it printed before (if any).
+    TimedOut(Option<OsuOutput>),
+    /// It exited non-zero, or its output could not be read.
+    Failed(String),
+}
+
+/// One launch of one benchmark for one library in one round.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Round number, from 1.
+    pub round: usize,
+    /// The benchmark.
+    pub bench: Benchmark,
+    /// The library.
+    pub library: Library,
+    /// What happened.
+    pub result: RunResult,
+    /// Wall time of the launch.
+    pub elapsed: Duration,
+}
+
+/// Everything a comparison produced.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// Ranks per run.
+    pub np: usize,
+    /// Rounds asked for.
+    pub rounds: usize,
+    /// Benchmarks, in order.
+    pub benchmarks: Vec<Benchmark>,
+    /// Libraries asked for, in order (the first is the subject of the ratios).
+    pub libraries: Vec<Library>,
+    /// Message sizes asked for (bytes).
+    pub sizes: Vec<u64>,
+    /// Libraries or benchmarks that could not run, with the reason.
+    pub skipped: Vec<(Option<Library>, Option<Benchmark>, String)>,
+    /// Every launch.
+    pub records: Vec<RunRecord>,
+    /// `# Library:` line seen per library.
+    pub versions: BTreeMap<Library, String>,
+    /// The machine.
+    pub machine: Machine,
+    /// When the comparison started (UTC).
+    pub date: String,
+    /// The command line, as typed.
+    pub command: String,
+}
+
+/// One library's figures for one benchmark and size.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    /// The figure of every round that produced one.
+    pub values: Vec<f64>,
+    /// Launches counted for this cell.
+    pub runs: usize,
+    /// Launches that timed out.
+    pub timeouts: usize,
+    /// Launches that failed or did not report this size.
+    pub failures: usize,
+    /// Why the library did not run at all, if so.
+    pub skipped: Option<String>,
+}
+
+impl Cell {
+    /// Median over rounds.
+    pub fn median(&self) -> Option<f64> {
+        stats::median(&self.values)
+    }
+
+    /// Best round: lowest latency or highest bandwidth.
+    pub fn best(&self, metric: Metric) -> Option<f64> {
+        if metric.lower_is_better() {
+            stats::min(&self.values)
+        } else {
+            stats::max(&self.values)
+        }
+    }
+
+    /// Table text: `0.23 (0.20)`, with `k/n` when some rounds failed, or why it is empty.
+    pub fn text(&self, metric: Metric) -> String {
+        match (self.median(), self.best(metric)) {
+            (Some(m), Some(b)) => {
+                let mut s = format!("{} ({})", fmt_value(m), fmt_value(b));
+                if self.values.len() < self.runs {
+                    s += &format!(" {}/{}", self.values.len(), self.runs);
+                }
+                s
+            }
+            _ if self.skipped.is_some() => "skipped".to_string(),
+            _ if self.timeouts > 0 && self.timeouts == self.runs => "timeout".to_string(),
+            _ if self.runs > 0 => "failed".to_string(),
+            _ => "—".to_string(),
+        }
+    }
+}
+
+/// One row of the summary table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    /// The benchmark.
+    pub bench: Benchmark,
+    /// Message size (`None` for barrier).
+    pub size: Option<u64>,
+    /// Unit of the figures.
+    pub metric: Metric,
+    /// One cell per library, in [`Results::libraries`] order.
+    pub cells: Vec<(Library, Cell)>,
+}
+
+impl TableRow {
+    /// Median of `subject` divided by the median of `other`.
+    pub fn ratio(&self, subject: Library, other: Library) -> Option<f64> {
+        let get = |l| self.cells.iter().find(|(x, _)| *x == l)?.1.median();
+        let (s, o) = (get(subject)?, get(other)?);
+        (o > 0.0).then(|| s / o)
+    }
+}
+
+/// Figures: 2 decimals below 10, 1 below 100, none above.
+pub fn fmt_value(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// `8 B`, `1 KiB`, `64 KiB`, `1 MiB`, `1000 B`.
+pub fn fmt_size(size: Option<u64>) -> String {
+    match size {
+        None => "—".to_string(),
+        Some(s) if s >= 1 << 20 && s % (1 << 20) == 0 => format!("{} MiB", s >> 20),
+        Some(s) if s >= 1 << 10 && s % (1 << 10) == 0 => format!("{} KiB", s >> 10),
+        Some(s) => format!("{s} B"),
+    }
+}
+
+impl Results {
+    /// Sizes reported for `bench` (barrier: one size-less row).
+    pub fn sizes_for(&self, bench: Benchmark) -> Vec<Option<u64>> {
+        if bench.has_size() {
+            self.sizes.iter().map(|&s| Some(s)).collect()
+        } else {
+            vec![None]
+        }
+    }
+
+    fn skip_reason(&self, lib: Library, bench: Benchmark) -> Option<String> {
+        self.skipped.iter().find_map(|(l, b, why)| {
+            let lib_ok = l.is_none_or(|x| x == lib);
+            let bench_ok = b.is_none_or(|x| x == bench);
+            (lib_ok && bench_ok).then(|| why.clone())
+        })
+    }
+
+    /// The summary table.
+    pub fn table(&self) -> Vec<TableRow> {
+        let mut rows = Vec::new();
+        for &bench in &self.benchmarks {
+            for size in self.sizes_for(bench) {
+                let mut cells = Vec::new();
+                for &lib in &self.libraries {
+                    let mut cell = Cell {
+                        skipped: self.skip_reason(lib, bench),
+                        ..Cell::default()
+                    };
+                    for r in self
+                        .records
+                        .iter()
+                        .filter(|r| r.bench == bench && r.library == lib)
+                    {
+                        cell.runs += 1;
+                        match &r.result {
+                            RunResult::Ok(out) => match out.row(size) {
+                                Some(row) if !out.validation_failed() => {
+                                    cell.values.push(row.value)
+                                }
+                                _ => cell.failures += 1,
+                            },
+                            RunResult::TimedOut(partial) => {
+                                match partial.as_ref().and_then(|o| o.row(size)) {
+                                    Some(row) => cell.values.push(row.value),
+                                    None => cell.timeouts += 1,
+                                }
+                            }
+                            RunResult::Failed(_) => cell.failures += 1,
+                        }
+                    }
+                    cells.push((lib, cell));
+                }
+                rows.push(TableRow {
+                    bench,
+                    size,
+                    metric: bench.metric(),
+                    cells,
+                });
+            }
+        }
+        rows
+    }
+
+    /// The first library (subject of the ratios) and the others.
+    pub fn ratio_pairs(&self) -> Vec<(Library, Library)> {
+        match self.libraries.split_first() {
+            Some((&subject, others)) => others.iter().map(|&o| (subject, o)).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The Markdown table alone.
+    pub fn markdown_table(&self) -> String {
+        let pairs = self.ratio_pairs();
+        let mut t = String::from("| benchmark | size | unit |");
+        for l in &self.libraries {
+            let _ = write!(t, " {} |", l.display_name());
+        }
+        for (s, o) in &pairs {
+            let _ = write!(t, " {}/{} |", s.display_name(), o.display_name());
+        }
+        t += "\n|---|---:|---|";
+        t += &"---:|".repeat(self.libraries.len() + pairs.len());
+        t.push('\n');
+        for row in self.table() {
+            let _ = write!(
+                t,
+                "| {} | {} | {} |",
+                row.bench.name(),
+                fmt_size(row.size),
+                row.metric.unit()
+            );
+            for (_, cell) in &row.cells {
+                let _ = write!(t, " {} |", cell.text(row.metric));
+            }
+            for &(s, o) in &pairs {
+                match row.ratio(s, o) {
+                    Some(r) => {
+                        let _ = write!(t, " {r:.2} |");
+                    }
+                    None => t += " — |",
+                }
+            }
+            t.push('\n');
+        }
+        t
+    }
+
+    /// The whole report: header facts, method, table, plot links.
+    pub fn markdown(&self, plots: &[(Benchmark, String)]) -> String {
+        let mut m = String::from("# rsm-compare: OSU-style latency and bandwidth\n\n");
+        let _ = writeln!(m, "- Machine: {}", self.machine.summary());
+        if let Some(load) = &self.machine.load {
+            let _ = writeln!(m, "- Load average at start: {load}");
+        }
+        let _ = writeln!(m, "- Date: {}", self.date);
+        let _ = writeln!(m, "- Command: `{}`", self.command);
+        let mut libs = Vec::new();
+        for &l in &self.libraries {
+            match self.versions.get(&l) {
+                Some(v) => libs.push(format!("{}: {v}", l.display_name())),
+                None => match self.skip_reason_any(l) {
+                    Some(why) => libs.push(format!("{}: not run ({why})", l.display_name())),
+                    None => libs.push(format!("{}: no output", l.display_name())),
+                },
+            }
+        }
+        let _ = writeln!(m, "- Libraries: {}", libs.join("; "));
+        for (l, b, why) in &self.skipped {
+            if l.is_none() || b.is_some() {
+                let _ = writeln!(m, "- Skipped: {why}");
+            }
+        }
+        let _ = writeln!(
+            m,
+            "- Method: OSU 7.4 method (`benches/mpi/osu_mpi.c` for the MPIs, the `osu_*` binaries \
+             for rsm), np={}, one rank per core, {} round(s) run alternately (each round runs every \
+             library once per benchmark). A cell is the median of the rounds, the best round in \
+             brackets (lowest latency, highest bandwidth); `k/n` marks cells where only k of n \
+             runs produced the size. Ratios divide medians (latency: below 1 means the first \
+             library is faster; bandwidth: above 1 means it moves more).\n",
+            self.np, self.rounds
+        );
+        m += &self.markdown_table();
+        if !plots.is_empty() {
+            m += "\n";
+            for (b, file) in plots {
+                let _ = writeln!(m, "![{}]({file})", b.name());
+            }
+        }
+        m
+    }
+
+    fn skip_reason_any(&self, lib: Library) -> Option<String> {
+        self.skipped
+            .iter()
+            .find_map(|(l, b, why)| (*l == Some(lib) && b.is_none()).then(|| why.clone()))
+    }
+
+    /// Every figure of every run: `round,benchmark,library,size,value,unit,status`.
+    pub fn csv(&self) -> String {
+        let mut c = String::from("round,benchmark,library,size,value,unit,status\n");
+        for r in &self.records {
+            let unit = r.bench.metric().unit();
+            match &r.result {
+                RunResult::Ok(out) => {
+                    let status = if out.validation_failed() {
+                        "validation-failed"
+                    } else {
+                        "ok"
+                    };
+                    for row in out.rows() {
+                        let size = row.size.map(|s| s.to_string()).unwrap_or_default();
+                        let _ = writeln!(
+                            c,
+                            "{},{},{},{},{},{},{}",
+                            r.round,
+                            r.bench.name(),
+                            r.library.id(),
+                            size,
+                            row.value,
+                            unit,
+                            status
+                        );
+                    }
+                }
+                RunResult::TimedOut(partial) => {
+                    for row in partial.iter().flat_map(|o| o.rows()) {
+                        let size = row.size.map(|s| s.to_string()).unwrap_or_default();
+                        let _ = writeln!(
+                            c,
+                            "{},{},{},{},{},{},ok",
+                            r.round,
+                            r.bench.name(),
+                            r.library.id(),
+                            size,
+                            row.value,
+                            unit
+                        );
+                    }
+                    let _ = writeln!(
+                        c,
+                        "{},{},{},,,{},timeout",
+                        r.round,
+                        r.bench.name(),
+                        r.library.id(),
+                        unit
+                    );
+                }
+                RunResult::Failed(_) => {
+                    let _ = writeln!(
+                        c,
+                        "{},{},{},,,{},failed",
+                        r.round,
+                        r.bench.name(),
+                        r.library.id(),
+                        unit
+                    );
+                }
+            }
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::compare::parse::parse;
+
+    pub(crate) fn out(lines: &[(u64, f64)]) -> OsuOutput {
+        let mut t =
+            String::from("# OSU MPI Allreduce Latency Test v7.4\n# Size       Avg Latency(us)\n");
+        for (s, v) in lines {
+            t += &format!("{s:<10}{v:>18.2}\n");
+        }
+        parse(&t)
+    }
+
+    fn record(round: usize, library: Library, result: RunResult) -> RunRecord {
+        RunRecord {
+            round,
+            bench: Benchmark::Allreduce,
+            library,
+            result,
+            elapsed: Duration::from_secs(1),
+        }
+    }
+
+    pub(crate) fn sample() -> Results {
+        let mut r = Results {
+            np: 2,
+            rounds: 3,
+            benchmarks: vec![Benchmark::Allreduce],
+            libraries: vec![Library::Rsm, Library::OpenMpi, Library::Mpich],
+            sizes: vec![8, 1 << 20],
+            skipped: vec![(Some(Library::Rsm), None, "rsmrun not found".into())],
+            date: "2025-01-01 00:00:00 UTC".into(),
+            command: "rsm-compare --np 2".into(),
+            ..Results::default()
+        };
+        r.versions.insert(Library::OpenMpi, "Open MPI 4.1.4".into());
+        for (round, o8, o1m, m8, m1m) in [
+            (1, 0.25, 140.0, 0.60, 300.0),
+            (2, 0.21, 130.0, 0.55, 280.0),
+            (3, 0.23, 133.0, 0.57, 284.0),
+        ] {
+            r.records.push(record(
+                round,
+                Library::OpenMpi,
+                RunResult::Ok(out(&[(8, o8), (1 << 20, o1m)])),
+            ));
+            let m = if round == 2 {
+                RunResult::TimedOut(None)
+            } else {
+                RunResult::Ok(out(&[(8, m8), (1 << 20, m1m)]))
+            };
+            r.records.push(record(round, Library::Mpich, m));
+        }
+        r
+    }
+
+    #[test]
+    fn table_medians_best_and_ratios() {
+        let r = sample();
+        let t = r.table();
+        assert_eq!(t.len(), 2);
+        let small = &t[0];
+        assert_eq!(small.size, Some(8));
+        let ompi = &small.cells[1].1;
+        assert_eq!(ompi.values, vec![0.25, 0.21, 0.23]);
+        assert_eq!(ompi.median(), Some(0.23));
+        assert_eq!(ompi.best(Metric::LatencyUs), Some(0.21));
+        assert_eq!(ompi.text(Metric::LatencyUs), "0.23 (0.21)");
+        let mpich = &small.cells[2].1;
+        assert_eq!((mpich.runs, mpich.timeouts, mpich.values.len()), (3, 1, 2));
+        assert_eq!(mpich.text(Metric::LatencyUs), "0.58 (0.57) 2/3");
+        assert_eq!(small.cells[0].1.text(Metric::LatencyUs), "skipped");
+        assert_eq!(
+            small
+                .ratio(Library::OpenMpi, Library::Mpich)
+                .map(|x| (x * 1000.0).round()),
+            Some(393.0)
+        );
+        assert_eq!(small.ratio(Library::Rsm, Library::Mpich), None);
+        assert_eq!(t[1].cells[1].1.text(Metric::LatencyUs), "133 (130)");
+    }
+
+    #[test]
+    fn markdown_and_csv() {
+        let r = sample();
+        let md = r.markdown(&[(Benchmark::Allreduce, "osu_allreduce.svg".into())]);
+        assert!(
+            md.contains(
+                "| benchmark | size | unit | rsm | Open MPI | MPICH | rsm/Open MPI | rsm/MPICH |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| osu_allreduce | 8 B | µs | skipped | 0.23 (0.21) | 0.58 (0.57) 2/3 | — | — |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| osu_allreduce | 1 MiB | µs | skipped | 133 (130) | 292 (284) 2/3 | — | — |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("- Libraries: rsm: not run (rsmrun not found); Open MPI: Open MPI 4.1.4; MPICH: no output"));
+        assert!(md.contains("- Command: `rsm-compare --np 2`"));
+        assert!(md.contains("![osu_allreduce](osu_allreduce.svg)"));
+        let csv = r.csv();
+        assert!(csv.starts_with("round,benchmark,library,size,value,unit,status\n"));
+        assert!(csv.contains("1,osu_allreduce,openmpi,8,0.25,µs,ok\n"));
+        assert!(csv.contains("2,osu_allreduce,mpich,,,µs,timeout\n"));
+        assert_eq!(csv.lines().count(), 1 + 3 * 2 + 2 * 2 + 1);
+    }
+
+    #[test]
+    fn rows_printed_before_a_timeout_count() {
+        let mut r = sample();
+        // Round 2 of MPICH printed 8 B, then was killed before 1 MiB.
+        for rec in &mut r.records {
+            if rec.library == Library::Mpich && rec.round == 2 {
+                rec.result = RunResult::TimedOut(Some(out(&[(8, 0.52)])));
+            }
+        }
+        let t = r.table();
+        assert_eq!(t[0].cells[2].1.values, vec![0.60, 0.52, 0.57]);
+        assert_eq!(t[0].cells[2].1.text(Metric::LatencyUs), "0.57 (0.52)");
+        assert_eq!(
+            (t[1].cells[2].1.timeouts, t[1].cells[2].1.values.len()),
+            (1, 2)
+        );
+        let csv = r.csv();
+        assert!(
+            csv.contains(
+                "2,osu_allreduce,mpich,8,0.52,µs,ok\n2,osu_allreduce,mpich,,,µs,timeout\n"
+            ),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn subject_ratio_when_present() {
+        let mut r = sample();
+        r.libraries = vec![Library::OpenMpi, Library::Mpich];
+        let md = r.markdown_table();
+        assert!(md.contains("| Open MPI/MPICH |"));
+        assert!(
+            md.contains("| osu_allreduce | 8 B | µs | 0.23 (0.21) | 0.58 (0.57) 2/3 | 0.39 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(fmt_size(Some(8)), "8 B");
+        assert_eq!(fmt_size(Some(1024)), "1 KiB");
+        assert_eq!(fmt_size(Some(65536)), "64 KiB");
+        assert_eq!(fmt_size(Some(4 << 20)), "4 MiB");
+        assert_eq!(fmt_size(Some(1000)), "1000 B");
+        assert_eq!(fmt_size(Some(1536)), "1536 B");
+        assert_eq!(fmt_size(None), "—");
+        assert_eq!(fmt_value(0.174), "0.17");
+        assert_eq!(fmt_value(11.64), "11.6");
+        assert_eq!(fmt_value(563.4), "563");
+        let empty = Cell::default();
+        assert_eq!(empty.text(Metric::LatencyUs), "—");
+        let to = Cell {
+            runs: 2,
+            timeouts: 2,
+            ..Cell::default()
+        };
+        assert_eq!(to.text(Metric::LatencyUs), "timeout");
+        let f = Cell {
+            runs: 2,
+            failures: 1,
+            timeouts: 1,
+            ..Cell::default()
+        };
+        assert_eq!(f.text(Metric::LatencyUs), "failed");
+        let bw = Cell {
+            values: vec![10.0, 30.0, 20.0],
+            runs: 3,
+            ..Cell::default()
+        };
+        assert_eq!(bw.text(Metric::BandwidthMBs), "20.0 (30.0)");
+    }
+}
