@@ -1,1 +1,5 @@
-//! Work in progress.
+//! MPI-style collectives built on rsm-core.
+#![forbid(unsafe_code)]
+
+pub mod ops;
+pub mod pattern;
