@@ -1,5 +1,8 @@
 //! MPI-style collectives built on rsm-core.
 #![forbid(unsafe_code)]
 
+pub mod args;
 pub mod ops;
 pub mod pattern;
+#[doc(hidden)]
+pub mod reference;

@@ -1197,6 +1197,55 @@ impl Combine {
     }
 }
 
+/// Which [`Combine`] tree each element of a reduction follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// Every element uses the same tree (flat, one-shot, two-shot, linear, recursive
+    /// doubling, k-nomial).
+    Uniform(Combine),
+    /// The elements are partitioned into contiguous ranges, each with its own tree (ring).
+    PerBlock {
+        /// Ascending, contiguous ranges covering `0..count`.
+        ranges: Vec<Range<usize>>,
+        /// One tree per range.
+        trees: Vec<Combine>,
+    },
+}
+
+impl Schedule {
+    /// The rank-order left fold over `p` ranks, the schedule of every flat / one-shot /
+    /// two-shot / linear algorithm.
+    pub fn rank_order(p: usize) -> Result<Self, PatternError> {
+        check_size(p)?;
+        Ok(Schedule::Uniform(Combine::rank_order(p).expect("p >= 1")))
+    }
+
+    /// The ring reduce-scatter over `count` elements cut into `p` blocks with
+    /// [`Blocks::even`] (ring allreduce).
+    pub fn ring(p: usize, count: usize) -> Result<Self, PatternError> {
+        let blocks = Blocks::even(count, p)?;
+        Self::ring_ranges(blocks.ranges())
+    }
+
+    /// The ring reduce-scatter with the given block ranges, one per rank (reduce-scatter with
+    /// per-rank counts).
+    pub fn ring_ranges(ranges: Vec<Range<usize>>) -> Result<Self, PatternError> {
+        let ring = Ring::new(ranges.len())?;
+        let trees = (0..ranges.len())
+            .map(|b| ring.reduce_block_chain(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Schedule::PerBlock { ranges, trees })
+    }
+
+    /// Whether every tree is rank-ordered (usable with non-commutative operators).
+    pub fn is_rank_ordered(&self) -> bool {
+        match self {
+            Schedule::Uniform(c) => c.is_rank_ordered(),
+            Schedule::PerBlock { trees, .. } => trees.iter().all(Combine::is_rank_ordered),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::needless_range_loop)] // simulations index several per-rank tables by rank
 mod tests {
@@ -1799,6 +1848,28 @@ mod tests {
                 assert_eq!(keys[h.leaders()[g]], keys[r]);
             }
         }
+    }
+
+    #[test]
+    fn schedules() {
+        let s = Schedule::rank_order(3).unwrap();
+        assert_eq!(s, Schedule::Uniform(Combine::left_fold([0, 1, 2]).unwrap()));
+        assert!(s.is_rank_ordered());
+        assert_eq!(
+            Schedule::rank_order(0),
+            Err(PatternError::EmptyCommunicator)
+        );
+        match Schedule::ring(3, 7).unwrap() {
+            Schedule::PerBlock { ranges, trees } => {
+                assert_eq!(ranges, [0..2, 2..4, 4..7]);
+                assert_eq!(trees[0].render(), "((1+2)+0)");
+                assert_eq!(trees[2].render(), "((0+1)+2)");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!Schedule::ring(3, 7).unwrap().is_rank_ordered());
+        assert!(Schedule::ring(1, 7).unwrap().is_rank_ordered());
+        assert!(Schedule::ring_ranges(vec![]).is_err());
     }
 
     #[test]
