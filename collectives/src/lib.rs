@@ -6,3 +6,4 @@ pub mod ops;
 pub mod pattern;
 #[doc(hidden)]
 pub mod reference;
+pub mod wait;
