@@ -6,12 +6,13 @@
 //! ```text
 //! block 0                 HEADER        owner, at creation           magic, version, geometry
 //! block 1                 STATE         owner                        DONE seq, FAILED word
-//! block 2                 READY         owner                        stamp: cells published
+//! block 2                 READY         owner                        stream bytes published
 //! block 3                 REDUCED       owner                        stamp: two-shot results
 //! blocks 4 ..             OUT[2][S]     owner                        ARRIVE / RELEASE lines
 //!        ..               IN[P][S]      one named sender each        pushed lines
-//!        ..               CREDIT[P]     one named peer each          consumed stamp / count
-//!        ..               LANDSTAMP[P]  one named sender each        landing messages written
+//!        ..               CREDIT[P]     one named peer each          stream bytes released /
+//!                                                                    landing slots consumed
+//!        ..               LANDSTAMP[P]  one named sender each        landing slots written
 //!        ..               SLEEP[P]      one named peer each, packed  sleep announcements
 //! page-aligned            CELLS[NC]     owner (map path)             staging cells
 //! page-aligned            LAND[P][NL]   one named sender each (put)  landing slots
@@ -401,8 +402,9 @@ impl Layout {
         self.params.block + 8
     }
 
-    /// The READY word: `stamp(seq, i + 1)` once cells of chunks `0..=i` of op `seq` are
-    /// published.
+    /// The READY word (map path): how many bytes of its outgoing stream this rank has
+    /// published in its cells since the communicator was created (monotonic; stream byte `x`
+    /// lives in cell `(x / cell_bytes) % ncells` at offset `x % cell_bytes`).
     pub fn ready(&self) -> usize {
         2 * self.params.block
     }
@@ -438,15 +440,16 @@ impl Layout {
         Ok(self.inbox + (sender * LINE_SLOTS + slot) * self.params.block)
     }
 
-    /// The CREDIT word written by `peer` (how far it has consumed this rank's cells, or how many
-    /// of this rank's landing messages it has consumed).
+    /// The CREDIT word written by `peer`: on the map path, the stream position below which
+    /// `peer` no longer needs this rank's cells; on the put path, how many landing slots of
+    /// this rank's messages `peer` has consumed.
     pub fn credit(&self, peer: usize) -> Result<usize, LayoutError> {
         Self::check("peer", peer, self.p)?;
         Ok(self.credit + peer * self.params.block)
     }
 
-    /// The LANDSTAMP word written by `sender` (put path): number of landing messages it has
-    /// written into this segment.
+    /// The LANDSTAMP word written by `sender` (put path): how many landing slots it has
+    /// filled in this segment (slot `m` lives at `land_slot(sender, m % nland)`).
     pub fn land_stamp(&self, sender: usize) -> Result<usize, LayoutError> {
         Self::check("sender", sender, self.p)?;
         if self.path != Path::Put {
@@ -495,6 +498,43 @@ impl Layout {
         let slot = LAND_HEADER + self.params.land_chunk;
         let start = self.land + (sender * self.params.nland + i) * slot;
         Ok(start..start + slot)
+    }
+
+    /// Rounds a stream position up to the start of the next message (messages start on a
+    /// 64-byte line, so copies into and out of cells stay line-aligned).
+    pub fn align_message(x: u64) -> u64 {
+        x.div_ceil(LINE as u64) * LINE as u64
+    }
+
+    /// The segment ranges holding stream bytes `x .. x + len` (map path), split where the
+    /// stream crosses from one cell to the next (the ring wraps after `ncells` cells).
+    pub fn stream_pieces(&self, x: u64, len: usize) -> Result<Vec<Range<usize>>, LayoutError> {
+        if self.path != Path::Map {
+            return Err(LayoutError::Index {
+                what: "stream (put path has none)",
+                index: 0,
+                len: 0,
+            });
+        }
+        let cb = self.params.cell_bytes as u64;
+        let mut out = Vec::new();
+        let mut pos = x;
+        let end = x.checked_add(len as u64).ok_or(LayoutError::TooLarge)?;
+        while pos < end {
+            let cell = ((pos / cb) % self.params.ncells as u64) as usize;
+            let within = (pos % cb) as usize;
+            let n = (cb as usize - within).min((end - pos) as usize);
+            let start = self.cells + cell * self.params.cell_bytes + within;
+            out.push(start..start + n);
+            pos += n as u64;
+        }
+        Ok(out)
+    }
+
+    /// Landing slots a message of `bytes` payload bytes occupies (put path): at least one (an
+    /// empty message is a header-only slot).
+    pub fn land_slots_for(&self, bytes: usize) -> usize {
+        bytes.div_ceil(self.params.land_chunk).max(1)
     }
 
     /// The regions as (name, range) pairs, for diagnostics and tests.
@@ -890,6 +930,54 @@ mod tests {
         check_layout(
             &Layout::new(MAX_RANKS, Path::Map, LayoutParams::defaults_for(MAX_RANKS)).unwrap(),
         );
+    }
+
+    #[test]
+    fn streams_and_landing_slots() {
+        assert_eq!(Layout::align_message(0), 0);
+        assert_eq!(Layout::align_message(1), 64);
+        assert_eq!(Layout::align_message(64), 64);
+        assert_eq!(Layout::align_message(65), 128);
+        let params = LayoutParams {
+            cell_bytes: 4096,
+            ncells: 3,
+            ..LayoutParams::defaults_for(2)
+        };
+        let l = Layout::new(2, Path::Map, params).unwrap();
+        let c = |i: usize| l.cell(i).unwrap().start;
+        assert_eq!(l.stream_pieces(10, 0).unwrap(), Vec::<Range<usize>>::new());
+        assert_eq!(
+            l.stream_pieces(10, 20).unwrap(),
+            vec![Range {
+                start: c(0) + 10,
+                end: c(0) + 30
+            }]
+        );
+        // Crossing cells 0 → 1 → 2 and wrapping to 0.
+        assert_eq!(
+            l.stream_pieces(4000, 8192 + 200).unwrap(),
+            [
+                c(0) + 4000..c(0) + 4096,
+                c(1)..c(1) + 4096,
+                c(2)..c(2) + 4096,
+                c(0)..c(0) + 104
+            ]
+        );
+        // Far into the stream: position modulo the ring.
+        assert_eq!(
+            l.stream_pieces(5 * 4096 + 7, 1).unwrap(),
+            vec![Range {
+                start: c(2) + 7,
+                end: c(2) + 8
+            }]
+        );
+        assert!(l.stream_pieces(u64::MAX, 2).is_err());
+        let put = Layout::new(2, Path::Put, LayoutParams::defaults_for(2)).unwrap();
+        assert!(put.stream_pieces(0, 1).is_err());
+        assert_eq!(put.land_slots_for(0), 1);
+        assert_eq!(put.land_slots_for(1), 1);
+        assert_eq!(put.land_slots_for(16 * 1024), 1);
+        assert_eq!(put.land_slots_for(16 * 1024 + 1), 2);
     }
 
     #[test]
