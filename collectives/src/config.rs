@@ -4,6 +4,7 @@
 //! |---|---|---|---|
 //! | `RSM_COLL_<OP>` (e.g. `RSM_COLL_ALLREDUCE`) | an algorithm name of that collective, or `auto` | `auto` | force the algorithm |
 //! | `RSM_COLL_VERBOSE` | `0`, `1`, `2` | `0` | `1`: comm rank 0 prints each call's algorithm to stderr; `2`: every rank does |
+//! | `RSM_COLL_CONTROLLER` | a controller name | `loopback` | controller the communicator's segments use |
 //! | `RSM_COLL_PATH` | `auto`, `map`, `put` | `auto` | data path (`auto`: map where the controller can map) |
 //! | `RSM_COLL_OVERSUBSCRIBED` | `auto`, `0`, `1` | `auto` | override oversubscription detection |
 //! | `RSM_COLL_SPIN_US` | integer | 200 | spin budget (µs) when not oversubscribed |
@@ -78,6 +79,8 @@ pub enum PathChoice {
 pub struct CollConfig {
     /// 0, 1 or 2.
     pub verbose: u8,
+    /// The controller name (`RSM_COLL_CONTROLLER`, default `loopback`).
+    pub controller: String,
     /// The requested data path.
     pub path: PathChoice,
     /// Forced algorithm per collective (indexed like `Collective::ALL`).
@@ -115,6 +118,7 @@ impl Default for CollConfig {
         let d = LayoutParams::defaults_for(1);
         CollConfig {
             verbose: 0,
+            controller: "loopback".to_owned(),
             path: PathChoice::Auto,
             forced: vec![None; Collective::ALL.len()],
             oversubscribed: None,
@@ -223,6 +227,14 @@ impl CollConfig {
             }
             match k.as_str() {
                 "RSM_COLL_VERBOSE" => c.verbose = int_in(&k, &v, 0, 2)? as u8,
+                "RSM_COLL_CONTROLLER" => {
+                    let name = v.trim();
+                    if name.is_empty() || name.len() > 255 || name.chars().any(char::is_whitespace)
+                    {
+                        return Err(err(&k, &v, "a controller name such as loopback or shm0"));
+                    }
+                    c.controller = name.to_owned();
+                }
                 "RSM_COLL_PATH" => {
                     c.path = match v.trim().to_ascii_lowercase().as_str() {
                         "auto" | "" => PathChoice::Auto,
@@ -326,8 +338,9 @@ impl CollConfig {
     /// differ.)
     pub fn protocol_hash(&self) -> u64 {
         let text = format!(
-            "{:?}|{:?}|{}|{}|{}|{:?}|{}|{}|{}|{}",
+            "{:?}|{}|{:?}|{}|{}|{}|{:?}|{}|{}|{}|{}",
             self.forced,
+            self.controller,
             self.path,
             self.block,
             self.cell_bytes,
@@ -383,6 +396,7 @@ mod tests {
             ("RSM_COLL_BARRIER", "auto"),
             ("RSM_COLL_REDUCE_SCATTER_BLOCK", "flat"),
             ("RSM_COLL_VERBOSE", "2"),
+            ("RSM_COLL_CONTROLLER", "shm0"),
             ("RSM_COLL_PATH", "put"),
             ("RSM_COLL_OVERSUBSCRIBED", "1"),
             ("RSM_COLL_SPIN_US", "50"),
@@ -409,6 +423,7 @@ mod tests {
         );
         assert_eq!(c.forced(Collective::ReduceScatter), None);
         assert_eq!(c.verbose, 2);
+        assert_eq!(c.controller, "shm0");
         assert_eq!(c.path, PathChoice::Put);
         assert_eq!(c.oversubscribed, Some(true));
         assert_eq!(c.timeout, None);
@@ -460,6 +475,8 @@ mod tests {
         );
         assert_eq!(e("RSM_COLL_VERBOSE", "3").expected, "an integer in 0 ..= 2");
         assert_eq!(e("RSM_COLL_PATH", "rdma").expected, "auto, map or put");
+        assert_eq!(e("RSM_COLL_CONTROLLER", " ").var, "RSM_COLL_CONTROLLER");
+        assert_eq!(e("RSM_COLL_CONTROLLER", "a b").var, "RSM_COLL_CONTROLLER");
         assert_eq!(
             e("RSM_COLL_OVERSUBSCRIBED", "maybe").expected,
             "auto, 0 or 1"
@@ -500,6 +517,7 @@ mod tests {
         assert_ne!(h("RSM_COLL_ALLREDUCE", "ring"), base);
         assert_ne!(h("RSM_COLL_NCELLS", "4"), base);
         assert_ne!(h("RSM_COLL_PATH", "put"), base);
+        assert_ne!(h("RSM_COLL_CONTROLLER", "shm0"), base);
         assert_ne!(h("RSM_COLL_TREE_RADIX", "2"), base);
         assert_eq!(h("RSM_COLL_VERBOSE", "1"), base);
         assert_eq!(h("RSM_COLL_SPIN_US", "1"), base);
