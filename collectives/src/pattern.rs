@@ -31,6 +31,8 @@ use core::ops::Range;
 pub enum PatternError {
     /// A communicator (or group) of zero ranks.
     EmptyCommunicator,
+    /// More ranks than patterns support ([`MAX_RANKS`]).
+    TooManyRanks(usize),
     /// A rank (or root) outside `0..size`.
     RankOutOfRange {
         /// The rank given.
@@ -60,6 +62,9 @@ impl fmt::Display for PatternError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PatternError::EmptyCommunicator => f.write_str("communicator of zero ranks"),
+            PatternError::TooManyRanks(p) => {
+                write!(f, "{p} ranks exceed the supported maximum of {MAX_RANKS}")
+            }
             PatternError::RankOutOfRange { rank, size } => {
                 write!(
                     f,
@@ -77,9 +82,14 @@ impl fmt::Display for PatternError {
 
 impl std::error::Error for PatternError {}
 
+/// The largest communicator size the patterns accept (keeps every `2·p` in range).
+pub const MAX_RANKS: usize = 1 << 31;
+
 fn check_size(p: usize) -> Result<(), PatternError> {
     if p == 0 {
         Err(PatternError::EmptyCommunicator)
+    } else if p > MAX_RANKS {
+        Err(PatternError::TooManyRanks(p))
     } else {
         Ok(())
     }
@@ -835,8 +845,14 @@ impl Blocks {
                 len: self.parts,
             });
         }
-        let start = (self.unit_start(i) * self.granule).min(self.count);
-        let end = (self.unit_start(i + 1) * self.granule).min(self.count);
+        let start = self
+            .unit_start(i)
+            .saturating_mul(self.granule)
+            .min(self.count);
+        let end = self
+            .unit_start(i + 1)
+            .saturating_mul(self.granule)
+            .min(self.count);
         Ok(start..end)
     }
 
@@ -906,7 +922,7 @@ impl Chunks {
                 len: self.len(),
             });
         }
-        Ok(i * self.chunk..((i + 1) * self.chunk).min(self.total))
+        Ok(i * self.chunk..(i + 1).saturating_mul(self.chunk).min(self.total))
     }
 }
 
@@ -1280,6 +1296,32 @@ mod tests {
             Err(PatternError::EmptyCommunicator)
         );
         assert_eq!(Dissemination::new(4, 1), Err(PatternError::InvalidRadix(1)));
+        assert_eq!(
+            Ring::new(MAX_RANKS + 1),
+            Err(PatternError::TooManyRanks(MAX_RANKS + 1))
+        );
+        assert!(
+            PatternError::TooManyRanks(7)
+                .to_string()
+                .contains("7 ranks exceed")
+        );
+        // Extreme but valid parameters do not overflow.
+        let ring = Ring::new(MAX_RANKS).unwrap();
+        assert_eq!(
+            ring.reduce_scatter_step(MAX_RANKS - 1, MAX_RANKS - 2)
+                .unwrap(),
+            RingStep {
+                send_block: 0,
+                recv_block: MAX_RANKS - 1
+            }
+        );
+        let t = KnomialTree::new(10, 3, usize::MAX).unwrap();
+        assert_eq!(t.node(3).unwrap().children.len(), 9);
+        assert_eq!(Dissemination::new(10, usize::MAX).unwrap().rounds(), 1);
+        let b = Blocks::aligned(usize::MAX, 3, 1 << 20).unwrap();
+        assert_eq!(b.range(2).unwrap().end, usize::MAX);
+        let c = Chunks::new(usize::MAX, usize::MAX / 2 + 1).unwrap();
+        assert_eq!(c.range(1).unwrap().end, usize::MAX);
         assert_eq!(
             KnomialTree::new(4, 4, 2),
             Err(PatternError::RankOutOfRange { rank: 4, size: 4 })

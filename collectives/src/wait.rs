@@ -208,7 +208,7 @@ impl<C: Clock> Waiter<C> {
     fn read_clock(&mut self) -> (Duration, Duration) {
         let now = self.clock.now();
         let start = *self.start.get_or_insert_with(|| {
-            self.next_probe = now + self.policy.probe_interval;
+            self.next_probe = now.saturating_add(self.policy.probe_interval);
             now
         });
         (now, now.saturating_sub(start))
@@ -223,7 +223,7 @@ impl<C: Clock> Waiter<C> {
             return Some(Action::TimedOut);
         }
         if now >= self.next_probe {
-            self.next_probe = now + self.policy.probe_interval;
+            self.next_probe = now.saturating_add(self.policy.probe_interval);
             return Some(Action::Probe);
         }
         None
@@ -235,7 +235,7 @@ impl<C: Clock> Waiter<C> {
             d = d.min(t.saturating_sub(elapsed));
         }
         self.phase = Phase::Sleep {
-            slice: (slice * 2).min(self.policy.sleep_max),
+            slice: slice.saturating_mul(2).min(self.policy.sleep_max),
         };
         Action::Sleep(d.max(Duration::from_micros(1)))
     }
@@ -246,7 +246,7 @@ impl<C: Clock> Waiter<C> {
             self.sleep_action(now, elapsed, slice)
         } else {
             self.phase = Phase::Yield {
-                until: elapsed + self.policy.yield_time,
+                until: elapsed.saturating_add(self.policy.yield_time),
             };
             Action::Yield
         }
@@ -662,6 +662,30 @@ mod tests {
         assert_eq!(w.next_action(), Action::Sleep(ms(5)));
         clock.now.set(clock.now.get() + ms(5));
         assert_eq!(w.next_action(), Action::TimedOut);
+    }
+
+    #[test]
+    fn extreme_durations_do_not_overflow() {
+        let p = WaitPolicy {
+            spin: SpinBudget::Polls(1),
+            yield_time: Duration::MAX,
+            sleep_min: Duration::MAX,
+            sleep_max: Duration::MAX,
+            probe_interval: Duration::MAX,
+            timeout: Some(Duration::MAX),
+            clock_every: 1,
+        };
+        let clock = StepClock::new(us(1));
+        let mut w = Waiter::new(&p, &clock);
+        assert_eq!(w.next_action(), Action::Yield);
+        assert_eq!(w.next_action(), Action::Yield);
+        let p = WaitPolicy {
+            yield_time: Duration::ZERO,
+            ..p
+        };
+        let mut w = Waiter::new(&p, &clock);
+        assert!(matches!(w.next_action(), Action::Sleep(_)));
+        assert!(matches!(w.next_action(), Action::Sleep(_)));
     }
 
     #[test]
