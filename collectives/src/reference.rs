@@ -18,6 +18,7 @@
 //!   (e.g. [`crate::pattern::RecursiveDoubling::combine_tree`], [`Schedule::ring`]), so
 //!   floating-point results can be compared bit for bit.
 //! * Zero-length messages are allowed everywhere.
+//! * Barrier has no data: [`barrier`] checks its ordering contract on per-rank timestamps.
 
 use core::fmt;
 use core::ops::Range;
@@ -195,6 +196,34 @@ pub fn reduce_by<T: Pod, O: ReduceOp<T>>(
             Ok(out)
         }
     }
+}
+
+/// `MPI_Barrier` has no data; its contract is that no rank leaves before every rank has
+/// entered. Given each rank's `CLOCK_MONOTONIC` reading (ns, one clock for all processes of a
+/// node) taken just before the call (`enter_ns`) and just after it returned (`exit_ns`), checks
+/// `max(enter) <= min(exit)` and names the first rank that left too early.
+pub fn barrier(enter_ns: &[u64], exit_ns: &[u64]) -> Result<(), RefError> {
+    comm_size(enter_ns.len(), exit_ns.len())?;
+    let (last_in, &latest) = enter_ns
+        .iter()
+        .enumerate()
+        .max_by_key(|&(_, t)| *t)
+        .expect("at least one rank");
+    for (r, (&e, &x)) in enter_ns.iter().zip(exit_ns).enumerate() {
+        if x < e {
+            return Err(arg(
+                "exit_ns",
+                format!("rank {r}: exit {x} precedes its entry {e}"),
+            ));
+        }
+        if x < latest {
+            return Err(arg(
+                "exit_ns",
+                format!("rank {r} left at {x}, before rank {last_in} entered at {latest}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `MPI_Bcast`: every buffer becomes the root's. All buffers have the root's length.
@@ -727,6 +756,25 @@ mod tests {
             Err(RefError::Arg(e)) => (e.arg, e.msg),
             other => panic!("expected an argument error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn barrier_ordering() {
+        assert_eq!(barrier(&[10, 20, 15], &[20, 25, 30]), Ok(()));
+        assert_eq!(barrier(&[5], &[5]), Ok(()));
+        assert_eq!(
+            arg_msg(barrier(&[10, 20, 15], &[19, 25, 30])),
+            (
+                "exit_ns",
+                "rank 0 left at 19, before rank 1 entered at 20".into()
+            )
+        );
+        assert_eq!(
+            arg_msg(barrier(&[10, 20], &[30, 19])),
+            ("exit_ns", "rank 1: exit 19 precedes its entry 20".into())
+        );
+        assert_eq!(arg_msg(barrier(&[1, 2], &[3])).0, "recv");
+        assert_eq!(arg_msg(barrier(&[], &[])).0, "send");
     }
 
     #[test]
