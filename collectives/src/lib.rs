@@ -1,1 +1,51 @@
-//! Work in progress.
+//! MPI-style collectives built on rsm-core's public API.
+//!
+//! The design — segment layout, the two data paths, every algorithm, waiting, failure
+//! handling and communicator life cycle — is in `docs/collectives.md`. This crate currently
+//! holds the parts that do not need rsm-core:
+//!
+//! * [`ops`] — element types, the predefined reduction operators (sum, prod, min, max, band,
+//!   bor, bxor, land, lor), user-defined operators from closures, and the vectorised
+//!   reduction kernels with their fixed combination order;
+//! * [`pattern`] — pure rank arithmetic of every algorithm (dissemination, k-nomial trees
+//!   rooted anywhere, recursive doubling with folding, ring, Bruck, pairwise, Hillis–Steele,
+//!   block partitions, scatter-allgather, two-level groups) and the combination trees
+//!   ([`pattern::Combine`], [`pattern::Schedule`]) that make float reductions reproducible and
+//!   checkable;
+//! * [`reference`](mod@reference) (hidden) — the serial reference of every collective that tests compare
+//!   against, including `v` layouts and in-place forms;
+//! * [`args`] — argument validation shared by the reference and the communicator;
+//! * [`wait`] — the spin → yield → sleep policy as a state machine, and oversubscription
+//!   detection;
+//! * [`algo`] — the algorithm catalogue: names, `RSM_COLL_<OP>` forcing, the default
+//!   selection table and each algorithm's reduction schedule;
+//! * [`layout`] — offsets of the per-rank collective segment, the flag-line format, stamps
+//!   and the segment header;
+//! * [`config`] — the `RSM_COLL_*` environment variables.
+//!
+//! ```
+//! use rsm_collectives::ops::{ReduceOp, Sum};
+//! use rsm_collectives::pattern::RecursiveDoubling;
+//! use rsm_collectives::reference::{self, Input};
+//! use rsm_collectives::pattern::Schedule;
+//!
+//! // Three ranks' inputs; what must allreduce(sum) give with recursive doubling?
+//! let x = [vec![1.0f64, 2.0], vec![10.0, 20.0], vec![100.0, 200.0]];
+//! let send: Vec<Input<f64>> = x.iter().map(|v| Input::Buf(v.as_slice())).collect();
+//! let recv = vec![vec![0.0; 2]; 3];
+//! let rd = Schedule::Uniform(RecursiveDoubling::new(3).unwrap().combine_tree());
+//! let out = reference::allreduce_with(&send, &recv, &Sum, &rd).unwrap();
+//! assert_eq!(out[2], [111.0, 222.0]);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod algo;
+pub mod args;
+pub mod config;
+pub mod layout;
+pub mod ops;
+pub mod pattern;
+#[doc(hidden)]
+pub mod reference;
+pub mod wait;
