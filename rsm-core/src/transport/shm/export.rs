@@ -242,8 +242,17 @@ impl ShmExport {
         // a put that then sees the old generation landed before the copy below.
         fence(Ordering::SeqCst);
         for p in self.importer_fifos(id) {
-            events::kick(&p);
+            if !self.remove_if_stale(&p) {
+                events::kick(&p);
+            }
         }
+    }
+
+    /// Removes the FIFO of an importer that died (its name carries the pid).
+    fn remove_if_stale(&self, path: &std::path::Path) -> bool {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| names::remove_if_stale(&self.cfg, n))
     }
 
     /// Replaces the event FIFO by a fresh one (same descriptor number), carrying over the
@@ -300,7 +309,9 @@ impl Events for ShmExport {
         let id = self.lock().published;
         if let Some(id) = id {
             for p in self.importer_fifos(id) {
-                events::post_to(&p, flags);
+                if !self.remove_if_stale(&p) {
+                    events::post_to(&p, flags);
+                }
             }
         }
         Ok(())

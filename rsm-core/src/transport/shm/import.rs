@@ -520,6 +520,9 @@ impl Remote for ShmRemote {
         }
         if owner && self.creator == sys::getpid() {
             let _ = std::fs::remove_file(&self.fifo_path);
+            if !self.peer.alive_now() {
+                let _ = self.dead("import_disconnect");
+            }
         }
         // Release the exporter's file now; the address ranges stay valid (anonymous) for
         // any racing caller until drop.
