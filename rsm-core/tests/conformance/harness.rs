@@ -174,10 +174,20 @@ impl Peer {
 
     /// Sends one command and waits (bounded) for its reply.
     pub fn cmd(&mut self, line: &str) -> Reply {
+        self.send(line);
+        self.reply(line)
+    }
+
+    /// Sends one command without waiting for the reply (see [`Peer::reply`]).
+    pub fn send(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("peer stdin");
         writeln!(stdin, "{line}")
             .unwrap_or_else(|e| panic!("peer {} gone ({e}) sending {line:?}", self.pid));
         stdin.flush().ok();
+    }
+
+    /// Waits (bounded) for the reply to the command `line` sent last.
+    pub fn reply(&mut self, line: &str) -> Reply {
         let reply = match self.rx.recv_timeout(PEER_TIMEOUT) {
             Ok(r) => r,
             Err(_) => {
@@ -221,6 +231,13 @@ impl Peer {
     pub fn num(&mut self, line: &str) -> u64 {
         let v = self.ok(line);
         parse_num(&v[0])
+    }
+
+    /// Sends a signal to thread `tid` of the peer.
+    pub fn signal(&self, tid: u64, sig: i32) {
+        // SAFETY: tgkill with our own child's pid and one of its threads.
+        let r = unsafe { libc::syscall(libc::SYS_tgkill, self.pid as i64, tid as i64, sig as i64) };
+        assert_eq!(r, 0);
     }
 
     /// SIGKILL and reap.

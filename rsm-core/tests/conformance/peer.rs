@@ -300,6 +300,52 @@ impl State {
                 let (b, l) = rsm_core::get_segmentid_range(a[1])?;
                 format!("{b:#x} {l}")
             }
+            "nofile" => {
+                let r = libc::rlimit {
+                    rlim_cur: n(1),
+                    rlim_max: libc::RLIM_INFINITY,
+                };
+                let mut cur = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                // SAFETY: valid rlimit structures.
+                unsafe {
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur);
+                    let r = libc::rlimit {
+                        rlim_max: cur.rlim_max,
+                        ..r
+                    };
+                    assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &r), 0);
+                }
+                String::new()
+            }
+            "sigusr1" => {
+                extern "C" fn on_usr1(_: libc::c_int) {}
+                // SAFETY: installing a handler that does nothing; no SA_RESTART, so
+                // blocking calls return EINTR.
+                unsafe {
+                    let mut sa: libc::sigaction = std::mem::zeroed();
+                    sa.sa_sigaction = on_usr1 as *const () as usize;
+                    sa.sa_flags = 0;
+                    libc::sigemptyset(&mut sa.sa_mask);
+                    assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+                }
+                // The thread that runs the commands: signals go to it with tgkill.
+                // SAFETY: gettid has no preconditions.
+                unsafe { libc::gettid() }.to_string()
+            }
+            "waitpollfd" => {
+                let mut fds = vec![
+                    libc::pollfd {
+                        fd: -1,
+                        events: libc::POLLIN,
+                        revents: 0
+                    };
+                    n(1) as usize
+                ];
+                rsm_core::wait_pollfd(&mut fds, ms(a[2]))?.to_string()
+            }
             "sleep" => {
                 std::thread::sleep(Duration::from_millis(n(1)));
                 String::new()

@@ -453,3 +453,49 @@ fn view_checks() {
     assert_eq!(v.load_u64(8, SeqCst).unwrap(), 1);
     ns.finish();
 }
+
+#[test]
+fn resource_exhaustion() {
+    let ns = Ns::new("ex_res");
+    let c = ns.ctrl();
+    // Larger than the whole tmpfs: refused up front, nothing left behind.
+    assert_eq!(
+        kind(ExportSegment::create(&c, 1 << 46, ExportFlags::NONE)),
+        ErrorKind::InsufficientMem
+    );
+    assert!(ns.names().is_empty());
+    // Out of descriptors (in a peer with a tiny limit).
+    let s = ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap();
+    s.publish(0x400500, &[]).unwrap();
+    let mut p = Peer::spawn(&ns);
+    p.ok("nofile 3");
+    assert_eq!(p.fails("create 4096 0"), ErrorKind::InsufficientResources);
+    assert_eq!(
+        p.fails("connect 0x400500 600"),
+        ErrorKind::InsufficientResources
+    );
+    p.ok("nofile 1024");
+    p.ok("connect 0x400500 600");
+    p.quit();
+    s.destroy().unwrap();
+    ns.finish();
+}
+
+#[test]
+fn foreign_file_under_a_segment_name() {
+    let ns = Ns::new("ex_foreign");
+    let path = ns.path(&ns.data_name(0x400600));
+    std::fs::write(&path, vec![0xeeu8; 2 * PS]).unwrap();
+    let c = ns.ctrl();
+    assert_eq!(
+        kind(ImportSegment::connect(&c, 0, 0x400600, PERM_RDWR)),
+        ErrorKind::BadDriverVersion
+    );
+    // Not ours: neither the sweep nor a publish removes it.
+    assert_eq!(shm::sweep_stale_in(&ns.cfg).unwrap(), 0);
+    let s = ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap();
+    assert_eq!(kind(s.publish(0x400600, &[])), ErrorKind::SegidInUse);
+    s.destroy().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    ns.finish();
+}

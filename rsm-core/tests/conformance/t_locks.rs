@@ -177,3 +177,27 @@ fn lock_timeout_trylock_and_dead_holder() {
     s.destroy().unwrap();
     ns.finish();
 }
+
+#[test]
+fn lock_wait_ends_when_the_exporter_dies() {
+    let ns = Ns::new("lk_expdie");
+    let c = ns.ctrl();
+    let mut p = Peer::spawn(&ns);
+    p.ok("create 4096 256");
+    let id = p.num("publish 0 0") as u32;
+    let a = ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap();
+    let b = std::sync::Arc::new(ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap());
+    a.lock(0, Some(Duration::from_secs(1))).unwrap();
+    let waiter = {
+        let b = b.clone();
+        std::thread::spawn(move || b.lock(0, None).map_err(|e| e.kind()))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    p.kill9();
+    let r = within(Duration::from_secs(10), move || waiter.join().unwrap());
+    assert_eq!(r, Err(ErrorKind::ConnAborted));
+    assert_eq!(kind(a.unlock(0)), ErrorKind::ConnAborted);
+    a.disconnect().unwrap();
+    b.disconnect().unwrap();
+    ns.finish();
+}

@@ -209,3 +209,41 @@ fn events_to_an_unpublished_exporter_are_refused() {
     s.destroy().unwrap();
     ns.finish();
 }
+
+#[test]
+fn waits_are_interruptible() {
+    let ns = Ns::new("sg_intr");
+    let c = ns.ctrl();
+    let s = ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap();
+    let id = s.publish(0, &[]).unwrap();
+    let mut p = Peer::spawn(&ns);
+    let tid = p.num("sigusr1");
+    p.ok(&format!("connect {id:#x} 600"));
+    p.ok("create 4096 0");
+    for line in ["iwait 0 20000", "ewait 0 20000", "waitpollfd 1 20000"] {
+        p.send(line);
+        std::thread::sleep(Duration::from_millis(200));
+        p.signal(tid, libc::SIGUSR1);
+        let code = p.reply(line).unwrap_err().0;
+        assert_eq!(
+            ErrorKind::from_code(code),
+            Some(ErrorKind::Interrupted),
+            "{line}"
+        );
+    }
+    p.quit();
+    s.destroy().unwrap();
+    ns.finish();
+}
+
+#[test]
+fn wait_pollfd_maps_poll_errors() {
+    let ns = Ns::new("sg_einval");
+    let mut p = Peer::spawn(&ns);
+    assert_eq!(p.fails("waitpollfd 20 0"), ErrorKind::Timeout);
+    p.ok("nofile 16");
+    // More descriptors than RLIMIT_NOFILE: poll(2) says EINVAL.
+    assert_eq!(p.fails("waitpollfd 20 0"), ErrorKind::BadArgsErrors);
+    p.quit();
+    ns.finish();
+}
