@@ -200,6 +200,15 @@ impl State {
                 self.views[n(1) as usize].write(n(2) as usize, &unhex(a[3]))?;
                 String::new()
             }
+            "vwake" => {
+                let v = &self.views[n(1) as usize];
+                v.store_u32(
+                    n(2) as usize,
+                    n(3) as u32,
+                    std::sync::atomic::Ordering::SeqCst,
+                )?;
+                v.futex_wake(n(2) as usize, u32::MAX)?.to_string()
+            }
             "fadd" => self.im(a[1]).fetch_add64(n(2), n(3))?.to_string(),
             "lock" => {
                 self.im(a[1]).lock(n(2), ms(a[3]))?;

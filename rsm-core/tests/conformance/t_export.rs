@@ -499,3 +499,47 @@ fn foreign_file_under_a_segment_name() {
     std::fs::remove_file(&path).unwrap();
     ns.finish();
 }
+
+#[test]
+fn view_futex_across_processes() {
+    let ns = Ns::new("ex_futex");
+    let c = ns.ctrl();
+    let s = ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap();
+    let id = s.publish(0, &[]).unwrap();
+    let v = s.view().unwrap();
+    use std::sync::atomic::Ordering::SeqCst;
+    assert!(
+        !v.futex_wait(64, 0, Some(Duration::from_millis(30)))
+            .unwrap(),
+        "times out"
+    );
+    assert!(
+        v.futex_wait(64, 1, Some(Duration::from_secs(5))).unwrap(),
+        "value differs: no sleep"
+    );
+    assert_eq!(kind(v.futex_wait(66, 0, None)), ErrorKind::BadMemAlignment);
+    assert_eq!(kind(v.futex_wake(PS, 1)), ErrorKind::BadOffset);
+    // A sleeper here is woken by a store + wake through another process's mapping (a
+    // shared futex keyed by the file, not by the address).
+    let mut p = Peer::spawn(&ns);
+    p.ok(&format!("connect {id:#x} 600"));
+    p.ok("map 0 0 4096 600");
+    let sleeper = {
+        let v = v.clone();
+        std::thread::spawn(move || {
+            while v.load_u32(64, SeqCst).unwrap() == 0 {
+                v.futex_wait(64, 0, Some(Duration::from_secs(20))).unwrap();
+            }
+            v.load_u32(64, SeqCst).unwrap()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    p.ok("vwake 0 64 0x2a");
+    assert_eq!(
+        within(Duration::from_secs(10), move || sleeper.join().unwrap()),
+        0x2a
+    );
+    p.quit();
+    s.destroy().unwrap();
+    ns.finish();
+}

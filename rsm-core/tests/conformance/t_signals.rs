@@ -247,3 +247,29 @@ fn wait_pollfd_maps_poll_errors() {
     p.quit();
     ns.finish();
 }
+
+#[test]
+fn destroy_and_disconnect_wake_their_own_waiters() {
+    let ns = Ns::new("sg_selfwake");
+    let c = ns.ctrl();
+    let s = std::sync::Arc::new(ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap());
+    let id = s.publish(0, &[]).unwrap();
+    let im = std::sync::Arc::new(ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap());
+    let ew = {
+        let s = s.clone();
+        std::thread::spawn(move || s.signal_wait(None).map_err(|e| e.kind()))
+    };
+    let iw = {
+        let im = im.clone();
+        std::thread::spawn(move || im.signal_wait(None).map_err(|e| e.kind()))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    im.disconnect().unwrap();
+    s.destroy().unwrap();
+    let (e, i) = within(Duration::from_secs(10), move || {
+        (ew.join().unwrap(), iw.join().unwrap())
+    });
+    assert_eq!(e, Err(ErrorKind::BadSegHndl));
+    assert_eq!(i, Err(ErrorKind::BadSegHndl));
+    ns.finish();
+}

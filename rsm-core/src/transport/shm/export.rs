@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::ptr::NonNull;
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -52,6 +52,7 @@ pub(crate) struct ShmExport {
     /// rotation `dup2`s the new FIFO onto it), so a pollfd handed out stays valid.
     fifo: OwnedFd,
     st: Mutex<State>,
+    destroyed: AtomicBool,
 }
 
 fn os(
@@ -171,6 +172,7 @@ impl ShmExport {
             ctl_flags,
             create_mode,
             fifo,
+            destroyed: AtomicBool::new(false),
             st: Mutex::new(State {
                 backing: Some(b),
                 mem: Arc::new(mem),
@@ -318,7 +320,15 @@ impl Events for ShmExport {
     }
 
     fn wait(&self, timeout: Option<Duration>) -> Result<()> {
-        events::wait(self.fifo.as_raw_fd(), None, timeout, || None)
+        events::wait(self.fifo.as_raw_fd(), None, timeout, || {
+            self.destroyed.load(Ordering::Acquire).then(|| {
+                err(
+                    ErrorKind::BadSegHndl,
+                    "intr_signal_wait",
+                    "segment destroyed",
+                )
+            })
+        })
     }
 
     fn poll_fd(&self) -> std::os::fd::RawFd {
@@ -330,6 +340,9 @@ impl Events for ShmExport {
     }
 
     fn consume(&self) -> Consumed {
+        if self.destroyed.load(Ordering::Acquire) {
+            return Consumed::Gone;
+        }
         match sys::read_byte(self.fifo.as_raw_fd()) {
             Ok(Some(events::EVENT)) => Consumed::Event,
             _ => Consumed::Nothing,
@@ -519,6 +532,9 @@ impl Exported for ShmExport {
         if Arc::strong_count(&st.mem) > 1 || !st.mem_is_owned() {
             let _ = st.mem.detach(true);
         }
+        // Wake a thread of ours blocked in signal_wait: it finds the segment destroyed.
+        self.destroyed.store(true, Ordering::Release);
+        let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
     }
 
     fn local(&self) -> Arc<Region> {

@@ -325,7 +325,13 @@ impl ShmRemote {
 
     /// A lost connection, checked without the liveness gate (for blocking waits).
     fn lost(&self) -> Option<RsmError> {
-        if self.ctl().generation() != self.snap {
+        if self.disconnected.load(Ordering::Acquire) {
+            Some(err(
+                ErrorKind::BadSegHndl,
+                "intr_signal_wait",
+                "import segment disconnected",
+            ))
+        } else if self.ctl().generation() != self.snap {
             Some(self.revoked("intr_signal_wait"))
         } else if !self.peer.alive_now() {
             Some(self.dead("intr_signal_wait"))
@@ -530,6 +536,8 @@ impl Remote for ShmRemote {
             let _ = d.detach(false);
         }
         let _ = self.ctl.detach(false);
+        // Wake a thread of ours blocked in signal_wait: it finds the handle disconnected.
+        let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
     }
 }
 
