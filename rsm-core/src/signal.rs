@@ -10,7 +10,7 @@ use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::error::{ErrorKind, Result, err};
+use crate::error::{ErrorKind, Result, RsmError, err};
 use crate::sys;
 use crate::transport::{Consumed, Events};
 
@@ -85,6 +85,17 @@ fn unregister(fd: RawFd) {
     }
 }
 
+/// Maps a failed `poll` to the codes of `rsm_intr_signal_wait` (SPEC.md §4.8).
+pub(crate) fn poll_error(op: &'static str, e: &std::io::Error) -> RsmError {
+    let kind = match e.raw_os_error() {
+        Some(libc::EINTR) => ErrorKind::Interrupted,
+        Some(libc::EAGAIN) | Some(libc::ENOMEM) => ErrorKind::InsufficientResources,
+        Some(libc::EFAULT) => ErrorKind::BadAddr,
+        _ => ErrorKind::BadArgsErrors,
+    };
+    RsmError::os(kind, op, "poll", e)
+}
+
 /// `rsm_intr_signal_wait_pollfd`: `poll(2)` over RSM descriptors (from `get_pollfd`) and
 /// ordinary ones. Returns the number of entries with events.
 ///
@@ -117,7 +128,7 @@ pub fn wait_pollfd(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resul
         }
     }
     let ms = sys::timeout_ms(timeout);
-    let n = sys::poll(&mut all, ms).map_err(|e| crate::transport::shm::poll_error(OP, &e))?;
+    let n = sys::poll(&mut all, ms).map_err(|e| poll_error(OP, &e))?;
     if n == 0 {
         for p in fds.iter_mut() {
             p.revents = 0;

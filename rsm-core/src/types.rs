@@ -153,6 +153,20 @@ pub enum BarrierType {
     NodeThread = 0x12,
 }
 
+impl BarrierType {
+    /// From the C value; `None` for values the header does not define (the reference
+    /// ignores the type altogether, so the C ABI may treat those as `Segment`).
+    pub const fn from_raw(v: i32) -> Option<BarrierType> {
+        Some(match v {
+            0x01 => BarrierType::Segment,
+            0x02 => BarrierType::Node,
+            0x11 => BarrierType::SegmentThread,
+            0x12 => BarrierType::NodeThread,
+            _ => return None,
+        })
+    }
+}
+
 /// `RSM_BAR_DEFAULT`: an alias of [`BarrierType::Segment`].
 pub const BAR_DEFAULT: BarrierType = BarrierType::Segment;
 
@@ -168,6 +182,18 @@ pub enum MapAttr {
     Fixed = 1,
     /// `RSM_MAP_RESERVED` (2): declared by the header; treated like `None`.
     Reserved = 2,
+}
+
+impl MapAttr {
+    /// From the C value; `None` for values the header does not define.
+    pub const fn from_raw(v: i32) -> Option<MapAttr> {
+        Some(match v {
+            0 => MapAttr::None,
+            1 => MapAttr::Fixed,
+            2 => MapAttr::Reserved,
+            _ => return None,
+        })
+    }
 }
 
 /// Segment-id partition of `rsm_common.h` (SPEC.md §3.6).
@@ -223,6 +249,30 @@ mod tests {
         assert_eq!(IMPLICIT_SIGPOST, 1);
         assert_eq!(SIGPOST_NO_ACCUMULATE, 2);
         assert_eq!((DAS8, DAS16, DAS32, DAS64), (1, 2, 4, 8));
+    }
+
+    #[test]
+    fn raw_conversions() {
+        assert_eq!(
+            BarrierType::from_raw(0x11),
+            Some(BarrierType::SegmentThread)
+        );
+        assert_eq!(BarrierType::from_raw(3), None);
+        assert_eq!(MapAttr::from_raw(1), Some(MapAttr::Fixed));
+        assert_eq!(MapAttr::from_raw(-1), None);
+        assert_eq!(BAR_DEFAULT, BarrierType::Segment);
+    }
+
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Controller>();
+        check::<crate::ExportSegment>();
+        check::<crate::ImportSegment>();
+        check::<crate::Barrier>();
+        check::<crate::LocalMemory>();
+        check::<crate::MemView>();
+        check::<crate::RsmError>();
     }
 
     #[test]

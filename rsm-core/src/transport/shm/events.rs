@@ -47,17 +47,6 @@ pub(crate) fn kick(path: &Path) {
     }
 }
 
-/// Maps a failed `poll` to the codes of `rsm_intr_signal_wait` (SPEC.md §4.8).
-pub(crate) fn poll_error(op: &'static str, e: &std::io::Error) -> RsmError {
-    let kind = match e.raw_os_error() {
-        Some(libc::EINTR) => ErrorKind::Interrupted,
-        Some(libc::EAGAIN) | Some(libc::ENOMEM) => ErrorKind::InsufficientResources,
-        Some(libc::EFAULT) => ErrorKind::BadAddr,
-        _ => ErrorKind::BadArgsErrors,
-    };
-    RsmError::os(kind, op, "poll", e)
-}
-
 /// Waits for one event on `fd` and consumes it. `peer` polls readable when the other side
 /// died; `gone` reports a lost connection (checked before waiting, after every wake-up and
 /// before returning an event).
@@ -91,7 +80,7 @@ pub(crate) fn wait(
         ];
         let n = if peer.is_some() { 2 } else { 1 };
         match sys::poll(&mut p[..n], ms) {
-            Err(e) => return Err(poll_error(OP, &e)),
+            Err(e) => return Err(crate::signal::poll_error(OP, &e)),
             Ok(0) => {
                 return Err(err(
                     ErrorKind::Timeout,

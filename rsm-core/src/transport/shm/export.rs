@@ -529,7 +529,7 @@ impl Exported for ShmExport {
         st.backing = None;
         // Someone else (a view, or the caller's in-place range) still holds the memory:
         // cut it loose from the file. Otherwise dropping the last Arc unmaps it.
-        if Arc::strong_count(&st.mem) > 1 || !st.mem_is_owned() {
+        if Arc::strong_count(&st.mem) > 1 || !st.mem.is_owned() {
             let _ = st.mem.detach(true);
         }
         // Wake a thread of ours blocked in signal_wait: it finds the segment destroyed.
@@ -539,11 +539,5 @@ impl Exported for ShmExport {
 
     fn local(&self) -> Arc<Region> {
         self.lock().mem.clone()
-    }
-}
-
-impl State {
-    fn mem_is_owned(&self) -> bool {
-        self.mem.is_owned()
     }
 }

@@ -3,7 +3,6 @@
 #![allow(unsafe_code)]
 
 mod events;
-pub(crate) use events::poll_error;
 mod export;
 mod import;
 pub(crate) mod layout;
