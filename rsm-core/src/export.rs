@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -185,6 +184,19 @@ impl ExportSegment {
         }
     }
 
+    fn published(&self, op: &'static str, st: &Phase) -> Result<()> {
+        self.alive(op, st)?;
+        if matches!(*st, Phase::Published(_)) {
+            Ok(())
+        } else {
+            Err(err(
+                ErrorKind::SegNotPublished,
+                op,
+                "segment is not published",
+            ))
+        }
+    }
+
     fn creator(&self, op: &'static str) -> Result<()> {
         if sys::getpid() == self.creator {
             Ok(())
@@ -253,14 +265,7 @@ impl ExportSegment {
     pub fn republish(&self, acl: &[AccessEntry]) -> Result<()> {
         const OP: &str = "export_republish";
         let st = self.lock();
-        self.alive(OP, &st)?;
-        if !matches!(*st, Phase::Published(_)) {
-            return Err(err(
-                ErrorKind::SegNotPublished,
-                OP,
-                "segment is not published",
-            ));
-        }
+        self.published(OP, &st)?;
         self.creator(OP)?;
         self.check_acl(OP, acl)?;
         self.ex.republish(acl, self.local_mode(acl))
@@ -276,14 +281,7 @@ impl ExportSegment {
     pub fn unpublish(&self) -> Result<()> {
         const OP: &str = "export_unpublish";
         let mut st = self.lock();
-        self.alive(OP, &st)?;
-        if !matches!(*st, Phase::Published(_)) {
-            return Err(err(
-                ErrorKind::SegNotPublished,
-                OP,
-                "segment is not published",
-            ));
-        }
+        self.published(OP, &st)?;
         self.creator(OP)?;
         let r = self.ex.unpublish();
         // Revocation happened even if moving to a fresh file failed.
@@ -442,15 +440,7 @@ impl ExportSegment {
         let w = r
             .atomic_u64(off)
             .ok_or_else(|| err(ErrorKind::InternalError, op, "word check failed"))?;
-        Ok(match a {
-            AtomicOp::FetchAdd(v) => w.fetch_add(v, Ordering::SeqCst),
-            AtomicOp::Swap(v) => w.swap(v, Ordering::SeqCst),
-            AtomicOp::CompareSwap { expected, new } => {
-                match w.compare_exchange(expected, new, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(v) | Err(v) => v,
-                }
-            }
-        })
+        Ok(a.apply(w))
     }
 
     /// Atomic fetch-and-add on the exporter's own word at `off` (lock extension; needs

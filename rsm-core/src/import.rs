@@ -102,16 +102,7 @@ impl ImportShared {
         if st == CONNECTED && self.caps.putget_map_required {
             st = self.implicit_map();
         }
-        if self.perm & need == 0 {
-            return Err(err(
-                ErrorKind::PermDenied,
-                op,
-                format!(
-                    "connected with permission {:#o}; this needs {need:#o}",
-                    self.perm
-                ),
-            ));
-        }
+        self.need_perm(op, need)?;
         let end = off as u128 + len as u128;
         if st == EXPLICIT_MAP {
             let wo = self.win_off.load(Ordering::Relaxed) as u128;
@@ -145,6 +136,72 @@ impl ImportShared {
     /// Whether the barrier mode is implicit.
     pub(crate) fn is_implicit(&self) -> bool {
         self.mode.load(Ordering::Relaxed) == BarrierMode::Implicit as u8
+    }
+
+    /// One validated put in the current barrier mode: implicit mode brackets it with a
+    /// connection check and a span close (SPEC.md §4.5 step 10); explicit mode records a
+    /// failure for the barrier close.
+    #[inline]
+    pub(crate) fn transfer_put(
+        &self,
+        op: &'static str,
+        implicit: bool,
+        off: usize,
+        bytes: &[u8],
+        item: usize,
+    ) -> Result<()> {
+        if implicit {
+            self.remote.check().map_err(|e| e.with_op(op))?;
+            self.remote
+                .put(off, bytes, item)
+                .map_err(|e| e.with_op(op))?;
+            self.remote.span_close(true).map_err(|e| e.with_op(op))
+        } else {
+            self.remote.put(off, bytes, item).map_err(|e| {
+                self.record(&e);
+                e.with_op(op)
+            })
+        }
+    }
+
+    /// The get counterpart of [`transfer_put`](Self::transfer_put).
+    #[inline]
+    pub(crate) fn transfer_get(
+        &self,
+        op: &'static str,
+        implicit: bool,
+        off: usize,
+        bytes: &mut [u8],
+        item: usize,
+    ) -> Result<()> {
+        if implicit {
+            self.remote.check().map_err(|e| e.with_op(op))?;
+            self.remote
+                .get(off, bytes, item)
+                .map_err(|e| e.with_op(op))?;
+            self.remote.span_close(false).map_err(|e| e.with_op(op))
+        } else {
+            self.remote.get(off, bytes, item).map_err(|e| {
+                self.record(&e);
+                e.with_op(op)
+            })
+        }
+    }
+
+    /// `PermDenied` unless the connection grants `need`.
+    #[inline]
+    pub(crate) fn need_perm(&self, op: &'static str, need: Permission) -> Result<()> {
+        if self.perm & need == 0 {
+            return Err(err(
+                ErrorKind::PermDenied,
+                op,
+                format!(
+                    "connected with permission {:#o}; this needs {need:#o}",
+                    self.perm
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Connected → implicitly mapped (the whole segment; SPEC.md §4.5 step 6).
@@ -571,34 +628,14 @@ impl ImportSegment {
 
     #[inline]
     fn put_items(&self, op: &'static str, off: u64, bytes: &[u8], item: usize) -> Result<()> {
-        let sh = &*self.sh;
-        let (o, implicit) = sh.begin(op, off, bytes.len(), item, PERM_WRITE)?;
-        if implicit {
-            sh.remote.check().map_err(|e| e.with_op(op))?;
-            sh.remote.put(o, bytes, item).map_err(|e| e.with_op(op))?;
-            sh.remote.span_close(true).map_err(|e| e.with_op(op))
-        } else {
-            sh.remote.put(o, bytes, item).map_err(|e| {
-                sh.record(&e);
-                e.with_op(op)
-            })
-        }
+        let (o, implicit) = self.sh.begin(op, off, bytes.len(), item, PERM_WRITE)?;
+        self.sh.transfer_put(op, implicit, o, bytes, item)
     }
 
     #[inline]
     fn get_items(&self, op: &'static str, off: u64, bytes: &mut [u8], item: usize) -> Result<()> {
-        let sh = &*self.sh;
-        let (o, implicit) = sh.begin(op, off, bytes.len(), item, PERM_READ)?;
-        if implicit {
-            sh.remote.check().map_err(|e| e.with_op(op))?;
-            sh.remote.get(o, bytes, item).map_err(|e| e.with_op(op))?;
-            sh.remote.span_close(false).map_err(|e| e.with_op(op))
-        } else {
-            sh.remote.get(o, bytes, item).map_err(|e| {
-                sh.record(&e);
-                e.with_op(op)
-            })
-        }
+        let (o, implicit) = self.sh.begin(op, off, bytes.len(), item, PERM_READ)?;
+        self.sh.transfer_get(op, implicit, o, bytes, item)
     }
 
     /// `rsm_memseg_import_put`: copies `src` to segment offset `off`.

@@ -182,17 +182,7 @@ mod tests {
     use std::sync::atomic::AtomicU64;
 
     fn ops(w: &AtomicU64) -> impl Fn(AtomicOp) -> Result<u64> + '_ {
-        move |op| {
-            Ok(match op {
-                AtomicOp::FetchAdd(v) => w.fetch_add(v, Ordering::SeqCst),
-                AtomicOp::Swap(v) => w.swap(v, Ordering::SeqCst),
-                AtomicOp::CompareSwap { expected, new } => {
-                    match w.compare_exchange(expected, new, Ordering::SeqCst, Ordering::SeqCst) {
-                        Ok(v) | Err(v) => v,
-                    }
-                }
-            })
-        }
+        move |op| Ok(op.apply(w))
     }
 
     #[test]

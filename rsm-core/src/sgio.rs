@@ -293,16 +293,7 @@ impl ImportShared {
                 ));
             }
         }
-        if self.perm & need == 0 {
-            return Err(err(
-                ErrorKind::PermDenied,
-                op,
-                format!(
-                    "connected with permission {:#o}; this needs {need:#o}",
-                    self.perm
-                ),
-            ));
-        }
+        self.need_perm(op, need)?;
         Ok(self.is_implicit())
     }
 
@@ -332,30 +323,12 @@ impl ImportShared {
 
     fn sg_put(&self, op: &'static str, implicit: bool, roff: u64, src: &[u8]) -> Result<()> {
         let o = self.remote_bounds(op, roff, src.len())?;
-        if implicit {
-            self.remote.check().map_err(|e| e.with_op(op))?;
-            self.remote.put(o, src, 1).map_err(|e| e.with_op(op))?;
-            self.remote.span_close(true).map_err(|e| e.with_op(op))
-        } else {
-            self.remote.put(o, src, 1).map_err(|e| {
-                self.record(&e);
-                e.with_op(op)
-            })
-        }
+        self.transfer_put(op, implicit, o, src, 1)
     }
 
     fn sg_get(&self, op: &'static str, implicit: bool, roff: u64, dst: &mut [u8]) -> Result<()> {
         let o = self.remote_bounds(op, roff, dst.len())?;
-        if implicit {
-            self.remote.check().map_err(|e| e.with_op(op))?;
-            self.remote.get(o, dst, 1).map_err(|e| e.with_op(op))?;
-            self.remote.span_close(false).map_err(|e| e.with_op(op))
-        } else {
-            self.remote.get(o, dst, 1).map_err(|e| {
-                self.record(&e);
-                e.with_op(op)
-            })
-        }
+        self.transfer_get(op, implicit, o, dst, 1)
     }
 
     /// Runs `n` entries, then the implicit signal post; maps failures to the residual count.

@@ -85,6 +85,22 @@ pub(crate) enum AtomicOp {
     Swap(u64),
 }
 
+impl AtomicOp {
+    /// Performs the operation on a word of local (or mapped) memory; returns the old value.
+    pub(crate) fn apply(self, w: &std::sync::atomic::AtomicU64) -> u64 {
+        use std::sync::atomic::Ordering::SeqCst;
+        match self {
+            AtomicOp::FetchAdd(v) => w.fetch_add(v, SeqCst),
+            AtomicOp::Swap(v) => w.swap(v, SeqCst),
+            AtomicOp::CompareSwap { expected, new } => {
+                match w.compare_exchange(expected, new, SeqCst, SeqCst) {
+                    Ok(v) | Err(v) => v,
+                }
+            }
+        }
+    }
+}
+
 /// Event delivery for one segment handle (export or import side).
 pub(crate) trait Events: Send + Sync + Debug {
     /// Posts one event to the other side(s). `flags` may hold `SIGPOST_NO_ACCUMULATE`.

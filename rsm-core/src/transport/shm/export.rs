@@ -285,6 +285,22 @@ impl ShmExport {
         st.fifo_name = name;
     }
 
+    /// Records the ACL in the control page and gives the file and the event FIFO the modes
+    /// that let the kernel enforce it.
+    fn set_acl(&self, op: &'static str, b: &Backing, acl: &[AccessEntry], mode: u32) -> Result<()> {
+        CtlPage::of(&b.ctl).write_acl(acl);
+        sys::fchmod(&b.file, acl::file_mode(mode))
+            .map_err(|e| os(ErrorKind::InsufficientResources, op, "fchmod", &e))?;
+        sys::fchmod(&self.fifo, events::fifo_mode(mode)).map_err(|e| {
+            os(
+                ErrorKind::InsufficientResources,
+                op,
+                "fchmod of the event FIFO",
+                &e,
+            )
+        })
+    }
+
     fn link(&self, b: &Backing, id: SegmentId) -> std::io::Result<()> {
         CtlPage::of(&b.ctl).segid.store(id, Ordering::Release);
         let path = names::data_path(&self.cfg, id);
@@ -359,18 +375,7 @@ impl Exported for ShmExport {
             return Err(err(ErrorKind::BadSegHndl, OP, "segment destroyed"));
         };
         let c = CtlPage::of(&b.ctl);
-        c.write_acl(acl);
-        let fmode = acl::file_mode(mode);
-        sys::fchmod(&b.file, fmode)
-            .map_err(|e| os(ErrorKind::InsufficientResources, OP, "fchmod", &e))?;
-        sys::fchmod(&self.fifo, events::fifo_mode(mode)).map_err(|e| {
-            os(
-                ErrorKind::InsufficientResources,
-                OP,
-                "fchmod of the event FIFO",
-                &e,
-            )
-        })?;
+        self.set_acl(OP, b, acl, mode)?;
         c.generation.store(layout::GEN_PUBLISHED, Ordering::Release);
         let linked = match id {
             IdRequest::Fixed(id) => match self.link(b, id) {
@@ -439,18 +444,7 @@ impl Exported for ShmExport {
         let Some(b) = &st.backing else {
             return Err(err(ErrorKind::BadSegHndl, OP, "segment destroyed"));
         };
-        CtlPage::of(&b.ctl).write_acl(acl);
-        sys::fchmod(&b.file, acl::file_mode(mode))
-            .map_err(|e| os(ErrorKind::InsufficientResources, OP, "fchmod", &e))?;
-        sys::fchmod(&self.fifo, events::fifo_mode(mode)).map_err(|e| {
-            os(
-                ErrorKind::InsufficientResources,
-                OP,
-                "fchmod of the event FIFO",
-                &e,
-            )
-        })?;
-        Ok(())
+        self.set_acl(OP, b, acl, mode)
     }
 
     fn unpublish(&self) -> Result<()> {

@@ -509,15 +509,7 @@ impl Remote for ShmRemote {
                 "word check failed below the core",
             )
         })?;
-        Ok(match op {
-            AtomicOp::FetchAdd(v) => w.fetch_add(v, Ordering::SeqCst),
-            AtomicOp::Swap(v) => w.swap(v, Ordering::SeqCst),
-            AtomicOp::CompareSwap { expected, new } => {
-                match w.compare_exchange(expected, new, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(v) | Err(v) => v,
-                }
-            }
-        })
+        Ok(op.apply(w))
     }
 
     fn disconnect(&self, owner: bool) {
