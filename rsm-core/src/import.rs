@@ -206,7 +206,7 @@ impl ImportShared {
 
     /// Connected → implicitly mapped (the whole segment; SPEC.md §4.5 step 6).
     #[cold]
-    fn implicit_map(&self) -> u8 {
+    pub(crate) fn implicit_map(&self) -> u8 {
         match self.state.compare_exchange(
             CONNECTED,
             IMPLICIT_MAP,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::controller::Controller;
 use crate::error::{ErrorKind, Result, RsmError, err};
-use crate::import::{CONNECTED, DISCONNECTED, IMPLICIT_MAP, ImportSegment, ImportShared};
+use crate::import::{CONNECTED, DISCONNECTED, ImportSegment, ImportShared};
 use crate::sys::region::Region;
 use crate::types::{IMPLICIT_SIGPOST, MAX_SGIOREQS, PERM_READ, PERM_WRITE, SIGPOST_NO_ACCUMULATE};
 
@@ -276,15 +276,7 @@ impl ImportShared {
             ));
         }
         if st == CONNECTED && self.caps.scatgath_map_required {
-            st = match self.state.compare_exchange(
-                CONNECTED,
-                IMPLICIT_MAP,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => IMPLICIT_MAP,
-                Err(now) => now,
-            };
+            st = self.implicit_map();
             if st == DISCONNECTED {
                 return Err(err(
                     ErrorKind::BadSegHndl,

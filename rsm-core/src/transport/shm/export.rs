@@ -55,15 +55,6 @@ pub(crate) struct ShmExport {
     destroyed: AtomicBool,
 }
 
-fn os(
-    kind: ErrorKind,
-    op: &'static str,
-    what: impl std::fmt::Display,
-    e: &std::io::Error,
-) -> RsmError {
-    RsmError::os(kind, op, what, e)
-}
-
 fn mem_kind(e: &std::io::Error) -> ErrorKind {
     match e.raw_os_error() {
         Some(libc::EMFILE) | Some(libc::ENFILE) => ErrorKind::InsufficientResources,
@@ -87,7 +78,7 @@ impl ShmExport {
         const OP: &str = "export_create";
         let ps = sys::page_size();
         let file = sys::open_tmpfile(&cfg.shm_dir, 0o600).map_err(|e| {
-            os(
+            RsmError::os(
                 mem_kind(&e),
                 OP,
                 format!("cannot create a file in {}", cfg.shm_dir.display()),
@@ -98,7 +89,7 @@ impl ShmExport {
             .checked_add(ps)
             .ok_or_else(|| err(ErrorKind::BadLength, OP, "segment size overflows"))?;
         sys::fallocate(&file, total).map_err(|e| {
-            os(
+            RsmError::os(
                 ErrorKind::InsufficientMem,
                 OP,
                 format!("cannot reserve {total} bytes in {}", cfg.shm_dir.display()),
@@ -106,7 +97,7 @@ impl ShmExport {
             )
         })?;
         let ctl = Region::map_shared(&file, 0, ps, true)
-            .map_err(|e| os(mem_kind(&e), OP, "cannot map the control page", &e))?;
+            .map_err(|e| RsmError::os(mem_kind(&e), OP, "cannot map the control page", &e))?;
         let (_, euid, _) = sys::ids();
         let (_, egid) = sys::effective_ids();
         let c = CtlPage::of(&ctl);
@@ -137,7 +128,7 @@ impl ShmExport {
         let create_mode = 0o777 & !sys::umask();
         let fifo_name = names::export_fifo(&cfg);
         let fifo = sys::make_fifo(&cfg.shm_dir.join(&fifo_name), 0o600).map_err(|e| {
-            os(
+            RsmError::os(
                 mem_kind(&e),
                 OP,
                 format!("cannot create event FIFO {fifo_name}"),
@@ -151,7 +142,7 @@ impl ShmExport {
             let mem = match mem {
                 crate::transport::ExportMem::Owned => {
                     Region::map_shared(&b.file, ps, size, true)
-                        .map_err(|e| os(mem_kind(&e), OP, "cannot map the segment", &e))?
+                        .map_err(|e| RsmError::os(mem_kind(&e), OP, "cannot map the segment", &e))?
                 }
                 crate::transport::ExportMem::InPlace(ptr) => {
                     Self::bind_in_place(OP, &b.file, ptr, size)?
@@ -199,12 +190,12 @@ impl ShmExport {
             } else {
                 ErrorKind::InsufficientMem
             };
-            os(kind, op, format!("cannot read the range at {:p}", ptr), &e)
+            RsmError::os(kind, op, format!("cannot read the range at {:p}", ptr), &e)
         })?;
         // SAFETY: same contract: the range stays mapped by the caller while exported.
         let r = unsafe { Region::borrowed(ptr, size) };
         r.map_fixed(file, ps, true).map_err(|e| {
-            os(
+            RsmError::os(
                 mem_kind(&e),
                 op,
                 "cannot map the segment over the caller's range",
@@ -290,9 +281,9 @@ impl ShmExport {
     fn set_acl(&self, op: &'static str, b: &Backing, acl: &[AccessEntry], mode: u32) -> Result<()> {
         CtlPage::of(&b.ctl).write_acl(acl);
         sys::fchmod(&b.file, acl::file_mode(mode))
-            .map_err(|e| os(ErrorKind::InsufficientResources, op, "fchmod", &e))?;
+            .map_err(|e| RsmError::os(ErrorKind::InsufficientResources, op, "fchmod", &e))?;
         sys::fchmod(&self.fifo, events::fifo_mode(mode)).map_err(|e| {
-            os(
+            RsmError::os(
                 ErrorKind::InsufficientResources,
                 op,
                 "fchmod of the event FIFO",
@@ -388,7 +379,12 @@ impl Exported for ShmExport {
                         self.cfg.namespace
                     ),
                 )),
-                Err(e) => Err(os(ErrorKind::InsufficientResources, OP, "link", &e)),
+                Err(e) => Err(RsmError::os(
+                    ErrorKind::InsufficientResources,
+                    OP,
+                    "link",
+                    &e,
+                )),
             },
             IdRequest::Auto => {
                 let used: HashSet<SegmentId> =
@@ -418,7 +414,12 @@ impl Exported for ShmExport {
                         }
                         Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
                         Err(e) => {
-                            got = Err(os(ErrorKind::InsufficientResources, OP, "link", &e));
+                            got = Err(RsmError::os(
+                                ErrorKind::InsufficientResources,
+                                OP,
+                                "link",
+                                &e,
+                            ));
                             break;
                         }
                     }
@@ -469,7 +470,7 @@ impl Exported for ShmExport {
             // private (still its contents) and the segment cannot be republished.
             let _ = st.mem.detach(true);
             st.backing = None;
-            return Err(os(
+            return Err(RsmError::os(
                 ErrorKind::InsufficientMem,
                 OP,
                 "cannot move the segment to a fresh file",

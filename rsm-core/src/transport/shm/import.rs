@@ -82,15 +82,6 @@ pub(crate) struct ShmRemote {
     disconnected: AtomicBool,
 }
 
-fn os(
-    kind: ErrorKind,
-    op: &'static str,
-    what: impl std::fmt::Display,
-    e: &std::io::Error,
-) -> RsmError {
-    RsmError::os(kind, op, what, e)
-}
-
 impl ShmRemote {
     pub(crate) fn connect(cfg: Arc<Config>, id: SegmentId, perm: Permission) -> Result<ShmRemote> {
         const OP: &str = "import_connect";
@@ -109,7 +100,7 @@ impl ShmRemote {
         let file =
             sys::open(&path, flags | libc::O_NOFOLLOW, 0).map_err(|e| match e.raw_os_error() {
                 Some(libc::ENOENT) | Some(libc::ELOOP) => not_published(),
-                Some(libc::EACCES) | Some(libc::EPERM) => os(
+                Some(libc::EACCES) | Some(libc::EPERM) => RsmError::os(
                     ErrorKind::PermDenied,
                     OP,
                     format!(
@@ -124,9 +115,9 @@ impl ShmRemote {
                     &e,
                 ),
                 Some(libc::EMFILE) | Some(libc::ENFILE) => {
-                    os(ErrorKind::InsufficientResources, OP, "open", &e)
+                    RsmError::os(ErrorKind::InsufficientResources, OP, "open", &e)
                 }
-                _ => os(
+                _ => RsmError::os(
                     ErrorKind::SegNotPublished,
                     OP,
                     format!("open {}", path.display()),
@@ -135,12 +126,12 @@ impl ShmRemote {
             })?;
         let ps = sys::page_size();
         let st = sys::fstat(file.as_raw_fd())
-            .map_err(|e| os(ErrorKind::InternalError, OP, "fstat", &e))?;
+            .map_err(|e| RsmError::os(ErrorKind::InternalError, OP, "fstat", &e))?;
         if st.mode & libc::S_IFMT != libc::S_IFREG || (st.size as usize) < ps {
             return Err(not_published());
         }
         let ctl = Region::map_shared(&file, 0, ps, false).map_err(|e| {
-            os(
+            RsmError::os(
                 ErrorKind::InsufficientResources,
                 OP,
                 "cannot map the control page",
@@ -221,7 +212,7 @@ impl ShmRemote {
         } else {
             Some(
                 Region::map_shared(&file, data_off, size, perm & PERM_WRITE != 0).map_err(|e| {
-                    os(
+                    RsmError::os(
                         ErrorKind::InsufficientResources,
                         OP,
                         "cannot map the segment",
@@ -235,9 +226,9 @@ impl ShmRemote {
             match e.raw_os_error() {
                 Some(libc::ENOENT) => not_published(),
                 Some(libc::EACCES) => {
-                    os(ErrorKind::PermDenied, OP, "the exporter's event FIFO", &e)
+                    RsmError::os(ErrorKind::PermDenied, OP, "the exporter's event FIFO", &e)
                 }
-                _ => os(
+                _ => RsmError::os(
                     ErrorKind::InsufficientResources,
                     OP,
                     "the exporter's event FIFO",
@@ -248,7 +239,7 @@ impl ShmRemote {
         let fifo_name = names::import_fifo(&cfg, id);
         let fifo_path = cfg.shm_dir.join(&fifo_name);
         let fifo = sys::make_fifo(&fifo_path, 0o666).map_err(|e| {
-            os(
+            RsmError::os(
                 ErrorKind::InsufficientResources,
                 OP,
                 format!("cannot create event FIFO {fifo_name}"),
@@ -497,7 +488,7 @@ impl Remote for ShmRemote {
                 Some(libc::EAGAIN) => ErrorKind::InsufficientResources,
                 _ => ErrorKind::MapFailed,
             };
-            os(kind, OP, "mmap", &e)
+            RsmError::os(kind, OP, "mmap", &e)
         })
     }
 
