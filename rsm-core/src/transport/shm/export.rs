@@ -55,6 +55,9 @@ pub(crate) struct ShmExport {
     destroyed: AtomicBool,
 }
 
+/// Why a live segment can lack its file (destroy is caught by the core before this).
+const NO_BACKING: &str = "the segment lost its file when an earlier unpublish ran out of memory";
+
 fn mem_kind(e: &std::io::Error) -> ErrorKind {
     match e.raw_os_error() {
         Some(libc::EMFILE) | Some(libc::ENFILE) => ErrorKind::InsufficientResources,
@@ -363,7 +366,7 @@ impl Exported for ShmExport {
         let mut st = self.lock();
         let st = &mut *st;
         let Some(b) = &st.backing else {
-            return Err(err(ErrorKind::BadSegHndl, OP, "segment destroyed"));
+            return Err(err(ErrorKind::BadSegHndl, OP, NO_BACKING));
         };
         let c = CtlPage::of(&b.ctl);
         self.set_acl(OP, b, acl, mode)?;
@@ -443,7 +446,7 @@ impl Exported for ShmExport {
         const OP: &str = "export_republish";
         let st = self.lock();
         let Some(b) = &st.backing else {
-            return Err(err(ErrorKind::BadSegHndl, OP, "segment destroyed"));
+            return Err(err(ErrorKind::BadSegHndl, OP, NO_BACKING));
         };
         self.set_acl(OP, b, acl, mode)
     }
@@ -451,33 +454,39 @@ impl Exported for ShmExport {
     fn unpublish(&self) -> Result<()> {
         const OP: &str = "export_unpublish";
         let mut st = self.lock();
-        // The fresh file comes first: if it cannot be made, nothing has changed yet.
-        let fresh = Self::new_backing(
+        // Importers are cut off first, whatever happens next.
+        self.revoke(&mut st);
+        let ps = sys::page_size() as u64;
+        let moved = Self::new_backing(
             &self.cfg,
             self.size,
             self.ctl_flags,
             self.create_mode,
             &st.fifo_name,
         )
-        .map_err(|e| e.with_op(OP))?;
-        self.revoke(&mut st);
-        let ps = sys::page_size() as u64;
-        // SAFETY: `mem` is mapped for `size` bytes (our own Region); pwrite only reads it.
-        let copied = unsafe { sys::pwrite_raw(&fresh.file, st.mem.as_ptr(), self.size, ps) };
-        let moved = copied.and_then(|()| st.mem.map_fixed(&fresh.file, ps, true));
-        if let Err(e) = moved {
-            // Never leave the exporter on the revoked file: at worst its memory becomes
-            // private (still its contents) and the segment cannot be republished.
-            let _ = st.mem.detach(true);
-            st.backing = None;
-            return Err(RsmError::os(
-                ErrorKind::InsufficientMem,
-                OP,
-                "cannot move the segment to a fresh file",
-                &e,
-            ));
+        .and_then(|fresh| {
+            // SAFETY: `mem` is mapped for `size` bytes (our own Region); pwrite only reads it.
+            unsafe { sys::pwrite_raw(&fresh.file, st.mem.as_ptr(), self.size, ps) }
+                .and_then(|()| st.mem.map_fixed(&fresh.file, ps, true))
+                .map(|()| fresh)
+                .map_err(|e| {
+                    RsmError::os(ErrorKind::InsufficientMem, OP, "copy to a fresh file", &e)
+                })
+        });
+        match moved {
+            Ok(fresh) => st.backing = Some(fresh),
+            Err(e) => {
+                // Never leave the exporter on the revoked file: its memory becomes private
+                // (keeping its contents) and the segment cannot be published again.
+                let _ = st.mem.detach(true);
+                st.backing = None;
+                return Err(err(
+                    ErrorKind::InsufficientMem,
+                    OP,
+                    format!("segment withdrawn, but it cannot be published again: {e}"),
+                ));
+            }
         }
-        st.backing = Some(fresh);
         self.rotate_fifo(&mut st);
         if let Some(b) = &st.backing {
             CtlPage::of(&b.ctl).write_fifo_name(&st.fifo_name);
@@ -504,7 +513,7 @@ impl Exported for ShmExport {
                     return Ok(());
                 }
                 let Some(b) = &st.backing else {
-                    return Err(err(ErrorKind::BadSegHndl, OP, "segment destroyed"));
+                    return Err(err(ErrorKind::BadSegHndl, OP, NO_BACKING));
                 };
                 let r = Self::bind_in_place(OP, &b.file, ptr, self.size)?;
                 let old = std::mem::replace(&mut st.mem, Arc::new(r));
