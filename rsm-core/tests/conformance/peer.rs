@@ -1,0 +1,414 @@
+//! The peer program: runs in a child process (this test binary re-executed as
+//! `peer_main`), executes one command per stdin line and answers `@@ ok ...` or
+//! `@@ err <code> <message>` on stdout. Handles live in tables indexed by number.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use rsm_core::{
+    AccessEntry, Barrier, BarrierMode, BarrierType, Controller, ErrorKind, ExportFlags,
+    ExportSegment, ImportSegment, MemView, Result, RsmError,
+};
+
+use crate::harness::{hex, parse_num, unhex};
+
+#[derive(Default)]
+struct State {
+    ctrl: Option<Controller>,
+    ex: Vec<Option<ExportSegment>>,
+    im: Vec<Option<ImportSegment>>,
+    bars: Vec<Barrier>,
+    views: Vec<MemView>,
+    bufs: Vec<(usize, usize)>,
+}
+
+fn bad(msg: &str) -> RsmError {
+    RsmError::new(ErrorKind::BadArgsErrors, "peer", msg.to_owned())
+}
+
+fn push<T>(v: &mut Vec<Option<T>>, x: T) -> String {
+    v.push(Some(x));
+    (v.len() - 1).to_string()
+}
+
+fn acl(args: &[&str]) -> Vec<AccessEntry> {
+    args.iter()
+        .map(|a| {
+            let (n, p) = a.split_once(':').expect("node:perm");
+            AccessEntry::new(n.parse().unwrap(), u32::from_str_radix(p, 8).unwrap())
+        })
+        .collect()
+}
+
+fn ms(s: &str) -> Option<Duration> {
+    match s {
+        "inf" => None,
+        s => Some(Duration::from_millis(s.parse().unwrap())),
+    }
+}
+
+impl State {
+    fn ctrl(&self) -> Result<&Controller> {
+        self.ctrl.as_ref().ok_or_else(|| bad("no controller"))
+    }
+    fn ex(&self, s: &str) -> &ExportSegment {
+        self.ex[s.parse::<usize>().unwrap()]
+            .as_ref()
+            .expect("export handle")
+    }
+    fn im(&self, s: &str) -> &ImportSegment {
+        self.im[s.parse::<usize>().unwrap()]
+            .as_ref()
+            .expect("import handle")
+    }
+
+    fn exec(&mut self, line: &str) -> Result<String> {
+        let a: Vec<&str> = line.split_whitespace().collect();
+        let n = |i: usize| parse_num(a[i]);
+        Ok(match a[0] {
+            "hello" => {
+                self.ctrl = Some(Controller::get("loopback")?);
+                std::process::id().to_string()
+            }
+            "create" => {
+                let seg = ExportSegment::create(
+                    self.ctrl()?,
+                    n(1) as usize,
+                    ExportFlags::from_bits(n(2) as u32),
+                )?;
+                push(&mut self.ex, seg)
+            }
+            "publish" => format!("{:#x}", self.ex(a[1]).publish(n(2) as u32, &acl(&a[3..]))?),
+            "unpublish" => {
+                self.ex(a[1]).unpublish()?;
+                String::new()
+            }
+            "republish" => {
+                self.ex(a[1]).republish(&acl(&a[2..]))?;
+                String::new()
+            }
+            "destroy" => {
+                self.ex(a[1]).destroy()?;
+                String::new()
+            }
+            "view_write" => {
+                self.ex(a[1]).view()?.write(n(2) as usize, &unhex(a[3]))?;
+                String::new()
+            }
+            "view_read" => {
+                let mut b = vec![0u8; n(3) as usize];
+                self.ex(a[1]).view()?.read(n(2) as usize, &mut b)?;
+                hex(&b)
+            }
+            "view_fill" => {
+                let v = self.ex(a[1]).view()?;
+                v.write(0, &vec![n(2) as u8; v.len()])?;
+                String::new()
+            }
+            "epost" => {
+                self.ex(a[1]).signal_post(n(2) as u32)?;
+                String::new()
+            }
+            "ewait" => {
+                self.ex(a[1]).signal_wait(ms(a[2]))?;
+                String::new()
+            }
+            "elock" => {
+                self.ex(a[1]).lock_word(n(2), ms(a[3]))?;
+                String::new()
+            }
+            "eunlock" => {
+                self.ex(a[1]).unlock_word(n(2))?;
+                String::new()
+            }
+            "connect" => {
+                let node = if a.len() > 3 {
+                    n(3) as u32
+                } else {
+                    self.ctrl()?.node_id()
+                };
+                let seg = ImportSegment::connect(
+                    self.ctrl()?,
+                    node,
+                    n(1) as u32,
+                    u32::from_str_radix(a[2], 8).unwrap(),
+                )?;
+                push(&mut self.im, seg)
+            }
+            "bar" => {
+                let b = self.im(a[1]).init_barrier(BarrierType::Segment)?;
+                self.bars.push(b);
+                (self.bars.len() - 1).to_string()
+            }
+            "bopen" => {
+                self.bars[n(1) as usize].open()?;
+                String::new()
+            }
+            "bclose" => {
+                self.bars[n(1) as usize].close()?;
+                String::new()
+            }
+            "mode" => {
+                let m = if a[2] == "explicit" {
+                    BarrierMode::Explicit
+                } else {
+                    BarrierMode::Implicit
+                };
+                self.im(a[1]).set_mode(m)?;
+                String::new()
+            }
+            "put" => {
+                self.im(a[1]).put(n(2), &unhex(a[3]))?;
+                String::new()
+            }
+            "get" => {
+                let mut b = vec![0u8; n(3) as usize];
+                self.im(a[1]).get(n(2), &mut b)?;
+                hex(&b)
+            }
+            "ipost" => {
+                self.im(a[1]).signal_post(n(2) as u32)?;
+                String::new()
+            }
+            "iwait" => {
+                self.im(a[1]).signal_wait(ms(a[2]))?;
+                String::new()
+            }
+            "disconnect" => {
+                self.im(a[1]).disconnect()?;
+                String::new()
+            }
+            "map" => {
+                let v = self.im(a[1]).map(
+                    n(2),
+                    n(3) as usize,
+                    u32::from_str_radix(a[4], 8).unwrap(),
+                )?;
+                self.views.push(v);
+                (self.views.len() - 1).to_string()
+            }
+            "unmap" => {
+                self.im(a[1]).unmap()?;
+                String::new()
+            }
+            "vread" => {
+                let mut b = vec![0u8; n(3) as usize];
+                self.views[n(1) as usize].read(n(2) as usize, &mut b)?;
+                hex(&b)
+            }
+            "vwrite" => {
+                self.views[n(1) as usize].write(n(2) as usize, &unhex(a[3]))?;
+                String::new()
+            }
+            "vwake" => {
+                let v = &self.views[n(1) as usize];
+                v.store_u32(
+                    n(2) as usize,
+                    n(3) as u32,
+                    std::sync::atomic::Ordering::SeqCst,
+                )?;
+                v.futex_wake(n(2) as usize, u32::MAX)?.to_string()
+            }
+            "fadd" => self.im(a[1]).fetch_add64(n(2), n(3))?.to_string(),
+            "lock" => {
+                self.im(a[1]).lock(n(2), ms(a[3]))?;
+                String::new()
+            }
+            "trylock" => (self.im(a[1]).try_lock(n(2))? as u8).to_string(),
+            "unlock" => {
+                self.im(a[1]).unlock(n(2))?;
+                String::new()
+            }
+            "faddloop" => {
+                let im = self.im(a[1]);
+                for _ in 0..n(3) {
+                    im.fetch_add64(n(2), 1)?;
+                }
+                String::new()
+            }
+            "lockloop" => {
+                // Mutual exclusion check: a non-atomic read-modify-write of a counter,
+                // protected by the lock word.
+                let im = self.im(a[1]);
+                let (lk, ctr) = (n(2), n(3));
+                for _ in 0..n(4) {
+                    im.lock(lk, Some(Duration::from_secs(20)))?;
+                    let mut v = [0u64];
+                    im.get64(ctr, &mut v)?;
+                    std::thread::yield_now();
+                    im.put64(ctr, &[v[0] + 1])?;
+                    im.unlock(lk)?;
+                }
+                String::new()
+            }
+            "fork" => fork_op(self.ex(a[1]), a[2]).to_string(),
+            "rawopen" => {
+                let path =
+                    std::path::Path::new(&std::env::var("RSM_SHM_DIR").unwrap()).join(format!(
+                        "rsm.{}.{:08x}",
+                        std::env::var("RSM_SHM_NAMESPACE").unwrap(),
+                        n(1)
+                    ));
+                let r = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(a[2] == "rw")
+                    .open(path);
+                match r {
+                    Ok(_) => "0".to_owned(),
+                    Err(e) => e.raw_os_error().unwrap_or(-1).to_string(),
+                }
+            }
+            "buf" => {
+                let len = n(1) as usize;
+                // SAFETY: fresh anonymous private mapping owned by the peer.
+                let p = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        len,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                        -1,
+                        0,
+                    )
+                };
+                assert_ne!(p, libc::MAP_FAILED);
+                // SAFETY: `p` is mapped for `len` bytes.
+                unsafe { std::ptr::write_bytes(p.cast::<u8>(), n(2) as u8, len) };
+                self.bufs.push((p as usize, len));
+                (self.bufs.len() - 1).to_string()
+            }
+            "bufwrite" => {
+                let (p, len) = self.bufs[n(1) as usize];
+                let d = unhex(a[3]);
+                let off = n(2) as usize;
+                assert!(off + d.len() <= len);
+                // SAFETY: in bounds of the peer's own buffer.
+                unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), (p + off) as *mut u8, d.len()) };
+                String::new()
+            }
+            "create_in_place" => {
+                let (p, len) = self.bufs[n(1) as usize];
+                // SAFETY: the buffer is the peer's own mapping, kept for the process life.
+                let seg = unsafe {
+                    ExportSegment::create_in_place(
+                        self.ctrl()?,
+                        p as *mut u8,
+                        len,
+                        ExportFlags::from_bits(n(2) as u32),
+                    )?
+                };
+                push(&mut self.ex, seg)
+            }
+            "rebind_in_place" => {
+                let (p, len) = self.bufs[n(2) as usize];
+                // SAFETY: as above.
+                unsafe { self.ex(a[1]).rebind_in_place(p as *mut u8, len)? };
+                String::new()
+            }
+            "segid_range" => {
+                let (b, l) = rsm_core::get_segmentid_range(a[1])?;
+                format!("{b:#x} {l}")
+            }
+            "nofile" => {
+                let r = libc::rlimit {
+                    rlim_cur: n(1),
+                    rlim_max: libc::RLIM_INFINITY,
+                };
+                let mut cur = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                // SAFETY: valid rlimit structures.
+                unsafe {
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur);
+                    let r = libc::rlimit {
+                        rlim_max: cur.rlim_max,
+                        ..r
+                    };
+                    assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &r), 0);
+                }
+                String::new()
+            }
+            "sigusr1" => {
+                extern "C" fn on_usr1(_: libc::c_int) {}
+                // SAFETY: installing a handler that does nothing; no SA_RESTART, so
+                // blocking calls return EINTR.
+                unsafe {
+                    let mut sa: libc::sigaction = std::mem::zeroed();
+                    sa.sa_sigaction = on_usr1 as *const () as usize;
+                    sa.sa_flags = 0;
+                    libc::sigemptyset(&mut sa.sa_mask);
+                    assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+                }
+                // The thread that runs the commands: signals go to it with tgkill.
+                // SAFETY: gettid has no preconditions.
+                unsafe { libc::gettid() }.to_string()
+            }
+            "waitpollfd" => {
+                let mut fds = vec![
+                    libc::pollfd {
+                        fd: -1,
+                        events: libc::POLLIN,
+                        revents: 0
+                    };
+                    n(1) as usize
+                ];
+                rsm_core::wait_pollfd(&mut fds, ms(a[2]))?.to_string()
+            }
+            "sleep" => {
+                std::thread::sleep(Duration::from_millis(n(1)));
+                String::new()
+            }
+            "exit" => std::process::exit(0),
+            other => return Err(bad(&format!("unknown command {other}"))),
+        })
+    }
+}
+
+/// Forks; the child runs `op` on the export segment and exits with the result code
+/// (0 = success). Returns that code.
+fn fork_op(seg: &ExportSegment, op: &str) -> i32 {
+    // SAFETY: the peer is single-threaded apart from no other thread touching rsm state;
+    // the child only runs the one rsm call and `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let r = match op {
+            "publish" => seg.publish(0x7000_0001, &[]).map(drop),
+            "unpublish" => seg.unpublish(),
+            "republish" => seg.republish(&[]),
+            "rebind" => seg.rebind(&vec![0u8; seg.size()]),
+            _ => Ok(()),
+        };
+        let code = r.err().map_or(0, |e| e.code());
+        // SAFETY: leaving the child without running destructors (they belong to the parent).
+        unsafe { libc::_exit(code) };
+    }
+    let mut st = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut st, 0) };
+    libc::WEXITSTATUS(st)
+}
+
+pub fn run() {
+    // Die with the test process.
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    let mut st = State::default();
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = match st.exec(&line) {
+            Ok(s) => format!("ok {s}"),
+            Err(e) => format!("err {} {}", e.code(), e.to_string().replace('\n', " ")),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "@@ {}", reply.trim_end());
+        let _ = out.flush();
+    }
+    // stdin closed: clean up handles (destroy/disconnect through Drop).
+    drop(st);
+}
