@@ -5,11 +5,8 @@ use std::io;
 
 /// Removes the shared-memory names (`rsm.<ns>.*` in `$RSM_SHM_DIR`) whose owner process is
 /// dead, on this host, for the namespace in this process's environment (the proxy runs with
-/// the job's `RSM_*` variables). Returns how many names were removed.
-///
-/// Integration point: this becomes `rsm_core::shm::sweep_stale()` once rsm-core's shm
-/// module lands (it owns the name layout; the launcher must not re-implement it). Until
-/// then nothing is removed and 0 is reported.
+/// the job's `RSM_*` variables). Returns how many names were removed. rsm-core owns the name
+/// layout; this is [`rsm_core::shm::sweep_stale`].
 pub fn sweep_shm() -> io::Result<usize> {
-    Ok(0)
+    rsm_core::shm::sweep_stale().map_err(io::Error::other)
 }

@@ -937,3 +937,56 @@ fn slurm_allocation_uses_srun() {
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(o.stdout.contains("host=localhost"));
 }
+
+/// Names of `namespace` in the shared-memory directory.
+fn shm_names(namespace: &str) -> Vec<String> {
+    let prefix = format!("rsm.{namespace}.");
+    let mut v: Vec<String> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn segments_left_by_crashed_ranks_are_removed_after_the_job() {
+    let ns = format!("jobleak{}", std::process::id());
+    assert_eq!(shm_names(&ns), Vec::<String>::new());
+    let pids = PidDir::new();
+    let mut cmd = rsmrun_cmd(&[
+        "-n",
+        "2",
+        TESTRANK,
+        "--pid-dir",
+        &pids.arg(),
+        "--leak-segment",
+        "--fence",
+        "--fail-rank",
+        "1",
+        "--kill-self",
+        "9",
+        "--sleep",
+        "120",
+    ]);
+    cmd.env("RSM_SHM_NAMESPACE", &ns);
+    let o = spawn(cmd).wait(LIMIT);
+    assert_eq!(o.code, Some(128 + 9), "{}", o.stderr);
+    // Both ranks published a segment and died without destroying it (rank 1 by SIGKILL,
+    // rank 0 stopped by rsmrun); each segment is a data file plus its event FIFO.
+    for r in 0..2 {
+        assert!(
+            o.stdout.contains(&format!("rank {r} leaked segment 0x8")),
+            "{}",
+            o.stdout
+        );
+    }
+    assert_eq!(pids.alive_after(Duration::from_secs(5)), vec![]);
+    assert_eq!(
+        shm_names(&ns),
+        Vec::<String>::new(),
+        "left behind after the job"
+    );
+}

@@ -46,6 +46,10 @@ struct Args {
     /// Exit with this code.
     #[arg(long, value_name = "CODE")]
     exit_code: Option<i32>,
+    /// Export and publish a 64 KiB shared-memory segment that is never destroyed (as a
+    /// crashing program would leave it); prints `rank R leaked segment 0x...`.
+    #[arg(long)]
+    leak_segment: bool,
     /// Kill itself with this signal number.
     #[arg(long, value_name = "SIG")]
     kill_self: Option<i32>,
@@ -121,6 +125,9 @@ fn main() {
             boot.local_rank(),
             cpus.join(",")
         );
+    }
+    if args.leak_segment {
+        leak_segment(rank);
     }
     if args.bad_secret {
         bad_secret(rank);
@@ -264,4 +271,18 @@ fn exchange(boot: &Bootstrap) {
     }
     check(boot.barrier(), "barrier");
     println!("rank {rank} exchange ok with {size} ranks");
+}
+
+fn leak_segment(rank: usize) {
+    use rsm_core::{Controller, ExportFlags, ExportSegment};
+    let ctrl = Controller::get("loopback").unwrap_or_else(|e| fail(format!("controller: {e}")));
+    let seg = ExportSegment::create(&ctrl, 64 * 1024, ExportFlags::NONE)
+        .unwrap_or_else(|e| fail(format!("export create: {e}")));
+    let id = seg
+        .publish(0, &[])
+        .unwrap_or_else(|e| fail(format!("publish: {e}")));
+    println!("rank {rank} leaked segment {id:#x}");
+    // Never destroyed: the process dies with the segment published.
+    std::mem::forget(seg);
+    std::mem::forget(ctrl);
 }
