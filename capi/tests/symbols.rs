@@ -104,7 +104,6 @@ fn librsm_exports_nothing_but_versioned_rsm_functions() {
 }
 
 #[test]
-#[ignore = "phase 2: enable once the 42 + 6 entry points are implemented"]
 fn librsm_exports_exactly_the_expected_symbols() {
     let exported = defined_dynamic_symbols(&built_library());
     let expected = expected_exports();
