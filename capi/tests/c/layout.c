@@ -16,7 +16,7 @@
  * to a pointer of its declared type and resolved at run time with dlvsym() in
  * its symbol-version node, SUNWprivate_1.1 or RSMEXT_1.0.
  *
- * rsm-test: timeout=30
+ * rsm-test: link timeout=30
  */
 
 #ifdef RSM_TEST_LINK
