@@ -127,8 +127,40 @@ fn rebind(h: usize, vaddr: *mut c_void, size: usize) -> Result<(), RsmError> {
     if let Some(owner) = ranges.overlapping(vaddr as usize, size, h) {
         return Err(overlap_error(OP, vaddr as usize, size, owner));
     }
+    // rsm-core copies the new range into the segment file before it cuts the old range
+    // loose, so the old range would end up holding the new contents (and a rebind that
+    // fails half-way through reading the new range would leave part of it in the segment).
+    // Keep a copy of the old contents and put it back: the old range then keeps its own
+    // last contents, as documented, and a failed rebind leaves the segment unchanged.
+    let possible = e.seg.flags().contains(ExportFlags::ALLOW_REBIND)
+        && (vaddr as usize).is_multiple_of(state::page_size());
+    let old = ranges.range_of(h).filter(|&(start, len)| {
+        possible && start != vaddr as usize && len == size && len == e.seg.size()
+    });
+    let saved = old.map(|(start, len)| {
+        let mut copy = vec![0u8; len];
+        // SAFETY: `start..start+len` is the segment's current memory, mapped while the
+        // segment exists (create's contract); it is only read, into our own buffer.
+        unsafe { std::ptr::copy(start as *const u8, copy.as_mut_ptr(), len) };
+        (start, copy)
+    });
     // SAFETY: the entry point's contract, as for create, for the new range.
-    unsafe { e.seg.rebind_in_place(vaddr.cast(), size) }?;
+    let r = unsafe { e.seg.rebind_in_place(vaddr.cast(), size) };
+    // Errors found before anything was copied (creator, ...) changed nothing.
+    let touched = match &r {
+        Ok(()) => true,
+        Err(e) => matches!(
+            e.kind(),
+            ErrorKind::BadAddr | ErrorKind::InsufficientMem | ErrorKind::InsufficientResources
+        ),
+    };
+    if let Some((start, copy)) = saved.filter(|_| touched) {
+        // SAFETY: the old range is still the caller's mapped read/write memory (now
+        // private after a successful rebind, still the segment's after a failed one);
+        // nothing else may touch the segment while a rebind runs (SPEC.md §4.3).
+        unsafe { std::ptr::copy(copy.as_ptr(), start as *mut u8, copy.len()) };
+    }
+    r?;
     ranges.claim(h, vaddr as usize, size);
     Ok(())
 }

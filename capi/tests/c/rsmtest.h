@@ -173,7 +173,7 @@ static inline int has_pattern(const void *p, size_t off, size_t len,
 {
     const unsigned char *b = p;
     for (size_t i = 0; i < len; i++)
-        if (b[i] != pattern(k, off + i))
+        if (b[off + i] != pattern(k, off + i))
             return 0;
     return 1;
 }
