@@ -27,6 +27,10 @@
  *    importer, need no barrier and ignore the barrier mode.  Once the
  *    exporter has unpublished or destroyed the segment, or has died, they
  *    return RSMERR_CONN_ABORTED.
+ *  - When several rules are broken, the first of this order is reported:
+ *    RSMERR_BAD_SEG_HNDL, RSMERR_LOCKS_NOT_SUPPORTED,
+ *    RSMERR_LOCKS_NOT_ENABLED, RSMERR_BAD_MEM_ALIGNMENT, RSMERR_PERM_DENIED,
+ *    RSMERR_BAD_OFFSET (a negative offset too), RSMERR_CONN_ABORTED.
  */
 
 #ifndef _RSMAPI_EXT_H
@@ -76,8 +80,10 @@ int rsm_memseg_import_atomic_swap64(rsm_memseg_import_handle_t im_memseg,
 
 /*
  * A lock is a 64-bit word of the segment: 0 means free, any other value is
- * the token of the holding process.  The exporter initializes lock words to 0
- * and nobody writes them except through these functions.  Locks are not
+ * the token of the holder.  The exporter initializes lock words to 0 and
+ * nobody writes them except through these functions.  A lock belongs to the
+ * thread that took it, through the import handle it used: other threads of
+ * the same process wait for it like other processes do.  Locks are not
  * recursive.  A lock whose holder process has died is released
  * automatically by the next caller that waits for it.
  */
@@ -86,21 +92,23 @@ int rsm_memseg_import_atomic_swap64(rsm_memseg_import_handle_t im_memseg,
  * Acquire the lock at `offset`.  timeout_ms has the meaning of the timeout of
  * rsm_intr_signal_wait: -1 waits without limit, 0 tries once, a positive
  * value gives up after that many milliseconds.  Returns RSMERR_TIMEOUT if the
- * lock could not be acquired in time.
+ * lock could not be acquired in time, and RSMERR_PERM_DENIED at once if the
+ * calling thread already holds it through this handle (it would never be
+ * granted).
  */
 int rsm_memseg_import_lock(rsm_memseg_import_handle_t im_memseg, off_t offset,
     int timeout_ms);
 
 /*
- * Acquire the lock at `offset` if it is free; RSMERR_TIMEOUT if it is held
- * (the same as rsm_memseg_import_lock with timeout_ms == 0).
+ * Acquire the lock at `offset` if it is free; RSMERR_TIMEOUT if it is held,
+ * also by the calling thread.
  */
 int rsm_memseg_import_trylock(rsm_memseg_import_handle_t im_memseg,
     off_t offset);
 
 /*
- * Release the lock at `offset`.  RSMERR_PERM_DENIED if the calling process
- * does not hold it.
+ * Release the lock at `offset`.  RSMERR_PERM_DENIED if the calling thread
+ * does not hold it through this handle.
  */
 int rsm_memseg_import_unlock(rsm_memseg_import_handle_t im_memseg,
     off_t offset);

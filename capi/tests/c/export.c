@@ -251,7 +251,7 @@ static void stale_and_foreign(void)
 
     /* Foreign values: NULL, addresses, integers, a controller handle. */
     void *foreign[] = {NULL, buf, &pf, (void *)1, (void *)-1, (void *)ctrl,
-                       (void *)((uintptr_t)next + 1)};
+                       (void *)((uintptr_t)next ^ ((uintptr_t)1 << 40))};
     for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
         rsm_memseg_export_handle_t f = foreign[i];
         EXPECT_RC(rsm_memseg_export_destroy(f), RSMERR_BAD_SEG_HNDL);
