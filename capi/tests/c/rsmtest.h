@@ -31,6 +31,9 @@
  *      disconnect K              destroy the barrier, disconnect
  *      pid                       the server's process id
  *      exit                      destroy / disconnect everything, exit 0
+ *      leave                     exit(0) at once, leaving every segment,
+ *                                connection and poll reference to librsm's
+ *                                exit handler
  *
  *    peer_cmd() sends a command and returns the answer's rc (the rest of the
  *    answer line is left in the caller's buffer).  Every wait for an answer
@@ -423,6 +426,8 @@ static inline int rsmtest_serve(int argc, char **argv)
         srv_import *m = &im[k];
         if (!strcmp(cmd, "exit")) {
             break;
+        } else if (!strcmp(cmd, "leave")) {
+            exit(0);
         } else if (!strcmp(cmd, "pid")) {
             srv_reply(out, "0 %d", (int)getpid());
         } else if (!strcmp(cmd, "create") &&
