@@ -155,6 +155,16 @@ impl<T> Table<T> {
         s.slots[i].value.clone()
     }
 
+    /// Runs `f` on the live object `handle` names, under the table's read lock (no
+    /// reference count is taken), or returns `None`. `f` must not block for long and must
+    /// not touch this table: writers (insert, remove) wait until it returns.
+    #[inline]
+    pub fn with<R>(&self, handle: usize, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let s = self.read();
+        let i = self.index_of(&s, handle)?;
+        s.slots[i].value.as_deref().map(f)
+    }
+
     /// Whether `handle` names a live object.
     pub fn contains(&self, handle: usize) -> bool {
         let s = self.read();
@@ -280,6 +290,16 @@ mod tests {
         assert_eq!(t.get(a), None);
         assert_eq!(t.get(c).as_deref(), Some(&3));
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn with_runs_on_live_objects_only() {
+        let t: Table<u32> = Table::new(TAG_IMPORT);
+        let h = t.insert(Arc::new(41)).unwrap();
+        assert_eq!(t.with(h, |v| v + 1), Some(42));
+        t.remove(h);
+        assert_eq!(t.with(h, |v| v + 1), None);
+        assert_eq!(t.with(0, |v| v + 1), None);
     }
 
     #[test]

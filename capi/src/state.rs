@@ -126,6 +126,11 @@ fn describe(value: usize) -> String {
     }
 }
 
+/// The error for a value `h` that names no live object of the expected kind.
+pub fn not_a_handle(kind: ErrorKind, op: &'static str, h: usize) -> RsmError {
+    fail(kind, op, describe(h))
+}
+
 /// The controller `h` names, else `RSMERR_BAD_CTLR_HNDL`.
 pub fn controller(op: &'static str, h: usize) -> Result<Arc<ControllerEntry>, RsmError> {
     CONTROLLERS

@@ -1,8 +1,8 @@
 //! Import side data transfers (SPEC.md §4.5): `rsm_memseg_import_get8/16/32/64/get` and
 //! `rsm_memseg_import_put8/16/32/64/put`.
 //!
-//! Each call is one handle lookup (a read lock and an `Arc` clone, no allocation) followed
-//! by rsm-core's raw transfer, which checks in the reference order: local pointer NULL
+//! Each call is one handle lookup (the import table's read lock, held for the transfer; no
+//! reference count, no allocation) followed by rsm-core's raw transfer, which checks in the reference order: local pointer NULL
 //! (`RSMERR_BAD_ADDR`), local pointer and offset alignment (`RSMERR_BAD_MEM_ALIGNMENT`),
 //! disconnected (`RSMERR_BAD_SEG_HNDL`), permission (`RSMERR_PERM_DENIED`), outside the
 //! mapped window (`RSMERR_BAD_OFFSET`), past the end of the segment
@@ -12,8 +12,16 @@
 use core::ffi::{c_int, c_void};
 use libc::off_t;
 
-use crate::state::{self, code, report};
+use rsm_core::ErrorKind;
+
+use crate::state::{self, IMPORTS, code, report};
 use crate::types::{rsm_memseg_import_handle_t, ulong_t};
+
+/// The error of a handle that is not a live import handle.
+#[cold]
+fn stale(op: &'static str, h: rsm_memseg_import_handle_t) -> c_int {
+    report(&state::not_a_handle(ErrorKind::BadSegHndl, op, h as usize))
+}
 
 /// # Safety
 /// `src` is NULL or readable for `item * rep` bytes.
@@ -26,11 +34,13 @@ unsafe fn put(
     item: usize,
     rep: ulong_t,
 ) -> c_int {
-    match state::import(op, h as usize) {
+    // A transfer never blocks (it copies memory), so it may run under the table's read
+    // lock; disconnect waits for it.
+    let r = IMPORTS.with(h as usize, |e| {
         // SAFETY: forwarded contract; rsm-core checks NULL, alignment and bounds.
-        Ok(e) => code(unsafe { e.seg.put_raw(offset as u64, src, item, rep as usize) }),
-        Err(e) => report(&e),
-    }
+        code(unsafe { e.seg.put_raw(offset as u64, src, item, rep as usize) })
+    });
+    r.unwrap_or_else(|| stale(op, h))
 }
 
 /// # Safety
@@ -44,11 +54,11 @@ unsafe fn get(
     item: usize,
     rep: ulong_t,
 ) -> c_int {
-    match state::import(op, h as usize) {
+    let r = IMPORTS.with(h as usize, |e| {
         // SAFETY: forwarded contract; rsm-core checks NULL, alignment and bounds.
-        Ok(e) => code(unsafe { e.seg.get_raw(offset as u64, dst, item, rep as usize) }),
-        Err(e) => report(&e),
-    }
+        code(unsafe { e.seg.get_raw(offset as u64, dst, item, rep as usize) })
+    });
+    r.unwrap_or_else(|| stale(op, h))
 }
 
 crate::entry_points! {
