@@ -224,6 +224,8 @@ static void stale_and_foreign(void)
     EXPECT_RC(rsm_memseg_get_pollfd(seg, &pf), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_get_pollfd(seg, &pf), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_export_destroy(seg), RSMERR_POLLFD_IN_USE);
+    /* ... but not unpublish (as in Solaris). */
+    EXPECT_RC(rsm_memseg_export_unpublish(seg), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_release_pollfd(seg), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_export_destroy(seg), RSMERR_POLLFD_IN_USE);
     EXPECT_RC(rsm_memseg_release_pollfd(seg), RSM_SUCCESS);

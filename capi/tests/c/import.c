@@ -236,6 +236,10 @@ static void transfers(void)
     CHECK(exporter_has(0, 64, "explicit", 8));
     EXPECT_RC(rsm_memseg_import_init_barrier(im, RSM_BARRIER_NODE, &bar),
               RSM_SUCCESS);
+    /* Close and order without an open succeed (RSMERR_BARRIER_NOT_OPENED is
+     * never returned, as in Solaris). */
+    EXPECT_RC(rsm_memseg_import_close_barrier(&bar), RSM_SUCCESS);
+    EXPECT_RC(rsm_memseg_import_order_barrier(&bar), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_open_barrier(&bar), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_put(im, 80, "one", 3), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_order_barrier(&bar), RSM_SUCCESS);
@@ -618,6 +622,11 @@ static void stale_and_foreign(void)
     struct pollfd pf;
     EXPECT_RC(rsm_memseg_get_pollfd(im, &pf), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_disconnect(im), RSMERR_POLLFD_IN_USE);
+    /* A poll reference does not block map/unmap (as in Solaris). */
+    void *a = NULL;
+    EXPECT_RC(rsm_memseg_import_map(im, &a, RSM_MAP_NONE, RSM_PERM_READ, 0, ps),
+              RSM_SUCCESS);
+    EXPECT_RC(rsm_memseg_import_unmap(im), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_release_pollfd(im), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_disconnect(im), RSM_SUCCESS);
 
