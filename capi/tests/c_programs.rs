@@ -132,3 +132,33 @@ fn directives_are_parsed_strictly() {
     assert!(parse_directives("/* rsm-test: timeout=x */").is_err());
     assert!(parse_directives("/* rsm-test: link */\n/* rsm-test: link */").is_err());
 }
+
+/// Every exported function is called somewhere in the C tests (`capi/tests/c/*.c` and their
+/// helper header), so each one's success path runs against the built library.
+#[test]
+fn every_exported_function_is_called_by_a_c_test() {
+    let dir = manifest_dir().join("tests").join("c");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&dir).expect("list tests/c") {
+        let path = entry.expect("entry").path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("c") | Some("h")
+        ) && path.file_stem().and_then(|s| s.to_str()) != Some("layout")
+        {
+            text.push_str(&strip_c_comments(
+                &std::fs::read_to_string(&path).expect("read C test"),
+            ));
+        }
+    }
+    let mut missing = Vec::new();
+    for list in ["exports.txt", "exports_ext.txt"] {
+        let names = std::fs::read_to_string(manifest_dir().join(list)).expect(list);
+        for name in names.lines().filter(|l| !l.is_empty()) {
+            if !text.contains(&format!("{name}(")) {
+                missing.push(name.to_owned());
+            }
+        }
+    }
+    assert!(missing.is_empty(), "never called by a C test: {missing:?}");
+}
