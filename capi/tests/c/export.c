@@ -9,6 +9,8 @@
 
 #include "rsmtest.h"
 
+#include <sys/resource.h>
+
 static rsmapi_controller_handle_t ctrl;
 
 static void create_errors(void)
@@ -48,6 +50,32 @@ static void create_errors(void)
     munmap(hole, 2 * ps);
     EXPECT_RC(rsm_memseg_export_create(ctrl, &seg, hole, 2 * ps, 0),
               RSMERR_BAD_ADDR);
+    CHECK(seg == NULL);
+
+    /* More than the namespace's file system holds: refused up front. */
+    rsmapi_controller_attr_t attr;
+    EXPECT_RC(rsm_get_controller_attr(ctrl, &attr), RSM_SUCCESS);
+    size_t huge = (attr.attr_tot_export_segment_size / ps + 1) * ps;
+    void *big = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(big != MAP_FAILED);
+    if (big != MAP_FAILED) {
+        EXPECT_RC(rsm_memseg_export_create(ctrl, &seg, big, huge, 0),
+                  RSMERR_INSUFFICIENT_MEM);
+        munmap(big, huge);
+    }
+
+    /* No descriptor left for the segment's file. */
+    struct rlimit rl, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    int top = dup(0);
+    close(top);
+    low.rlim_cur = (rlim_t)top;
+    low.rlim_max = rl.rlim_max;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    EXPECT_RC(rsm_memseg_export_create(ctrl, &seg, buf, ps, 0),
+              RSMERR_INSUFFICIENT_RESOURCES);
+    CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
     CHECK(seg == NULL);
 
     /* Success; unknown flag bits are ignored; one range, one segment. */

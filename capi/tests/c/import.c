@@ -71,6 +71,42 @@ static void connect_errors(void)
               RSMERR_SEG_NOT_PUBLISHED);
     CHECK(im == NULL);
 
+    /* A process of another node in the same namespace is not in the list of a
+     * segment published to node 0 only. */
+    fflush(stdout);
+    pid_t other = fork();
+    if (other == 0) {
+        setenv("RSM_NODE_ID", "1", 1);
+        rsmapi_controller_handle_t c1;
+        rsm_memseg_import_handle_t h;
+        if (rsm_get_controller("loopback", &c1) != RSM_SUCCESS)
+            _exit(4);
+        int bad = !EXPECT_RC(rsm_memseg_import_connect(c1, 1, SEG1, RSM_PERM_READ, &h),
+                             RSMERR_SEG_NOT_PUBLISHED_TO_NODE);
+        bad |= !EXPECT_RC(rsm_memseg_import_connect(c1, 0, SEG1, RSM_PERM_READ, &h),
+                          RSMERR_CTLR_NOT_PRESENT);
+        fflush(stdout);
+        _exit(bad);
+    }
+    int ost = wait_child(other, 10000);
+    CHECK(ost != -1 && WIFEXITED(ost) && WEXITSTATUS(ost) == 0);
+
+    /* A file of the segment's name that is not an rsm segment. */
+    char path[256];
+    const char *ns = getenv("RSM_SHM_NAMESPACE");
+    snprintf(path, sizeof path, "/dev/shm/rsm.%s.00400777", ns ? ns : "default");
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        static char junk[16384];
+        memset(junk, 'J', sizeof junk);
+        CHECK(fwrite(junk, 1, sizeof junk, f) == sizeof junk);
+        fclose(f);
+        EXPECT_RC(rsm_memseg_import_connect(ctrl, 0, 0x400777, RSM_PERM_READ, &im),
+                  RSMERR_BAD_DRIVER_VERSION);
+        unlink(path);
+    }
+
     /* The access list is enforced (by the kernel too): a process of another user
      * is refused a segment published to the owner only. */
     if (geteuid() == 0) {
