@@ -137,13 +137,24 @@ fn rebind(h: usize, vaddr: *mut c_void, size: usize) -> Result<(), RsmError> {
     let old = ranges.range_of(h).filter(|&(start, len)| {
         possible && start != vaddr as usize && len == size && len == e.seg.size()
     });
-    let saved = old.map(|(start, len)| {
-        let mut copy = vec![0u8; len];
-        // SAFETY: `start..start+len` is the segment's current memory, mapped while the
-        // segment exists (create's contract); it is only read, into our own buffer.
-        unsafe { std::ptr::copy(start as *const u8, copy.as_mut_ptr(), len) };
-        (start, copy)
-    });
+    let saved = match old {
+        None => None,
+        Some((start, len)) => {
+            let mut copy: Vec<u8> = Vec::new();
+            copy.try_reserve_exact(len).map_err(|_| {
+                fail(
+                    ErrorKind::InsufficientMem,
+                    OP,
+                    format!("no memory for a copy of the {len}-byte segment during the rebind"),
+                )
+            })?;
+            copy.resize(len, 0);
+            // SAFETY: `start..start+len` is the segment's current memory, mapped while the
+            // segment exists (create's contract); it is only read, into our own buffer.
+            unsafe { std::ptr::copy(start as *const u8, copy.as_mut_ptr(), len) };
+            Some((start, copy))
+        }
+    };
     // SAFETY: the entry point's contract, as for create, for the new range.
     let r = unsafe { e.seg.rebind_in_place(vaddr.cast(), size) };
     // Errors found before anything was copied (creator, ...) changed nothing.
