@@ -69,6 +69,22 @@ int main(int argc, char **argv)
     CHECK(names_with("00400500", 1) == 1); /* its data file and ... */
     CHECK(names_with(pidname, 0) == 2);     /* ... its event FIFOs */
 
+    /* A forked child that calls exit() runs the exit handler on its copies
+     * only: our export and our connection survive it. */
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0)
+        exit(0);
+    int cst = wait_child(child, 10000);
+    CHECK(cst != -1 && WIFEXITED(cst) && WEXITSTATUS(cst) == 0);
+    EXPECT_RC(peer_cmd(&peer, NULL, 0, "put 1 2 2121"), RSM_SUCCESS);
+    CHECK(memcmp(mem, "hi!!", 4) == 0);
+    rsmapi_barrier_t cbar;
+    EXPECT_RC(rsm_memseg_import_init_barrier(im, RSM_BAR_DEFAULT, &cbar), RSM_SUCCESS);
+    EXPECT_RC(rsm_memseg_import_put(im, 0, "ok", 2), RSM_SUCCESS);
+    EXPECT_RC(rsm_memseg_import_destroy_barrier(&cbar), RSM_SUCCESS);
+    CHECK(names_with("00400501", 1) == 1);
+
     /* The peer exits with everything still open. */
     write_all(peer.to, "leave\n", 6);
     int st = wait_child(peer.pid, 20000);
