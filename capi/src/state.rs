@@ -73,7 +73,7 @@ pub static BARRIERS: Table<BarrierEntry> = Table::new(TAG_BARRIER);
 /// interleave.
 static CONTROLLER_LOCK: Mutex<()> = Mutex::new(());
 
-/// Holds [`CONTROLLER_LOCK`].
+/// Holds the lock that serialises controller get and release.
 pub fn controller_lock() -> MutexGuard<'static, ()> {
     CONTROLLER_LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
