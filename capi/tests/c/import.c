@@ -16,7 +16,7 @@ static char rest[RSMTEST_LINE];
 static rsmapi_controller_handle_t ctrl;
 static size_t ps;
 
-#define SEG0 0x400100u /* peer export slot 0: 4 pages, no access list */
+#define SEG0 0x400100u /* peer export slot 0: 4 pages, node 0 with 0666 */
 #define SEG1 0x400101u /* peer export slot 1: 1 page, owner rw only */
 #define NOSEG 0x4001ffu
 
@@ -831,7 +831,7 @@ int main(int argc, char **argv)
         DIE("no loopback controller");
     peer_start(&peer);
     EXPECT_RC(peer_cmd(&peer, NULL, 0, "create 0 4 0"), RSM_SUCCESS);
-    EXPECT_RC(peer_cmd(&peer, NULL, 0, "publish 0 %x", SEG0), RSM_SUCCESS);
+    EXPECT_RC(peer_cmd(&peer, NULL, 0, "publish 0 %x 0 666", SEG0), RSM_SUCCESS);
     EXPECT_RC(peer_cmd(&peer, NULL, 0, "create 1 1 0"), RSM_SUCCESS);
     EXPECT_RC(peer_cmd(&peer, NULL, 0, "publish 1 %x 0 600", SEG1), RSM_SUCCESS);
 
