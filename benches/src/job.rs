@@ -114,6 +114,49 @@ pub fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
+/// A page-aligned byte buffer (as the C benchmark's `posix_memalign` buffers: copies between
+/// it and a segment see the same relative alignment on both sides of the comparison).
+#[derive(Debug, Clone)]
+pub struct PageBuf {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl PageBuf {
+    /// `len` bytes, each `fill`, starting on a page boundary.
+    pub fn new(len: usize, fill: u8) -> PageBuf {
+        let page = page_size();
+        let storage = vec![fill; len + page];
+        let start = storage.as_ptr().align_offset(page).min(page);
+        PageBuf {
+            storage,
+            start,
+            len,
+        }
+    }
+
+    /// The buffer.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+
+    /// The buffer, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
+}
+
+/// The system page size (4096 when it cannot be read).
+pub fn page_size() -> usize {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|v| usize::try_from(v).ok())
+        .filter(|&v| v.is_power_of_two())
+        .unwrap_or(4096)
+}
+
 /// A pair of segments between this rank and one peer: the segment this rank exports (and its
 /// own view of it) and a connection to the segment the peer exports. Creating and closing
 /// are collective over the job.
@@ -234,6 +277,18 @@ mod tests {
         assert_eq!(round_up(4097, 4096), 8192);
         assert_eq!(round_up(0, 64), 0);
         assert_eq!(round_up(65, 64), 128);
+    }
+
+    #[test]
+    fn page_buffers_are_aligned() {
+        for len in [0, 1, 100, 4096, 70000] {
+            let mut b = PageBuf::new(len, 7);
+            assert_eq!(b.as_slice().len(), len);
+            assert!(b.as_slice().iter().all(|&x| x == 7));
+            assert_eq!(b.as_slice().as_ptr() as usize % page_size(), 0);
+            b.as_mut_slice().fill(1);
+            assert!(b.as_slice().iter().all(|&x| x == 1));
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ use anyhow::{Context, Result};
 use rsm_core::bootstrap::Bootstrap;
 use rsm_core::{Barrier, BarrierMode, BarrierType};
 
-use crate::job::{Job, Link, round_up, wait_timeout};
+use crate::job::{Job, Link, PageBuf, round_up, wait_timeout};
 use crate::osu::bench::MAX_SIZE_LIMIT;
 use crate::osu::format::{self, RowValues, bandwidth_mbs, mismatch_line, validation_error_line};
 use crate::osu::validate::{DType, check_data, fill_data, inject_error_requested};
@@ -292,18 +292,13 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
         let total = (iters + warm) as u64;
         let w = Window::create(job, size, window)?;
         let region = w.region();
-        let mut local = vec![b'a'; region];
-        let mut check = if opts.validate {
-            vec![0u8; region]
-        } else {
-            Vec::new()
-        };
+        let mut local_buf = PageBuf::new(region, b'a');
+        let local = local_buf.as_mut_slice();
+        let mut check_buf = PageBuf::new(if opts.validate { region } else { 0 }, 0);
+        let check = check_buf.as_mut_slice();
         if !is_put && opts.validate && rank == 1 {
-            fill_data(&mut check, DType::Char, 1, 0, 0);
-            w.link
-                .view
-                .write(0, &check)
-                .context("filling the segment")?;
+            fill_data(check, DType::Char, 1, 0, 0);
+            w.link.view.write(0, check).context("filling the segment")?;
         }
         job.fence()?;
 
@@ -313,7 +308,7 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
             let (start, done) = (start_flag(region), done_flag(region));
             for i in 0..total {
                 if opts.validate {
-                    fill_data(&mut local, DType::Char, rank, peer, i);
+                    fill_data(local, DType::Char, rank, peer, i);
                 }
                 let t0 = Instant::now();
                 // post: the peer may write into this rank's segment.
@@ -323,7 +318,7 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
                 // start: wait until the peer may be written.
                 w.link.wait_word(start, i + 1, flag_timeout)?;
                 w.open()?;
-                w.puts(&local)?;
+                w.puts(local)?;
                 w.bar.order().context("order_barrier")?;
                 // complete: the puts above are ordered before this flag.
                 w.put_flag(done, i + 1)?;
@@ -332,14 +327,11 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
                 w.link.wait_word(done, i + 1, flag_timeout)?;
                 let t1 = Instant::now();
                 if opts.validate && !failed {
-                    w.link
-                        .view
-                        .read(0, &mut check)
-                        .context("reading own segment")?;
+                    w.link.view.read(0, check).context("reading own segment")?;
                     if inject && rank == 0 && i == warm as u64 {
                         check[0] ^= 0x40;
                     }
-                    if let Err(m) = check_data(&check, DType::Char, peer, rank, i) {
+                    if let Err(m) = check_data(check, DType::Char, peer, rank, i) {
                         report(rank, bench, size, i, &m);
                         failed = true;
                     }
@@ -352,7 +344,7 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
             for i in 0..total {
                 if opts.validate {
                     if is_put {
-                        fill_data(&mut local, DType::Char, 0, 1, i);
+                        fill_data(local, DType::Char, 0, 1, i);
                     } else {
                         local.fill(0);
                     }
@@ -360,18 +352,18 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
                 let t0 = Instant::now();
                 w.open()?;
                 if is_put {
-                    w.puts(&local)?;
+                    w.puts(local)?;
                 } else {
-                    w.gets(&mut local)?;
+                    w.gets(local)?;
                 }
                 w.close()?;
                 let t1 = Instant::now();
                 if opts.validate && !failed {
                     let seen: &mut [u8] = if is_put {
-                        w.read_back(&mut check)?;
-                        &mut check
+                        w.read_back(check)?;
+                        check
                     } else {
-                        &mut local
+                        local
                     };
                     if inject && i == warm as u64 {
                         seen[0] ^= 0x40;
@@ -393,11 +385,8 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
         }
         job.fence()?;
         if is_put && bench != Benchmark::PutBibw && opts.validate && rank == 1 {
-            w.link
-                .view
-                .read(0, &mut check)
-                .context("reading own segment")?;
-            if let Err(m) = check_data(&check, DType::Char, 0, 1, total - 1) {
+            w.link.view.read(0, check).context("reading own segment")?;
+            if let Err(m) = check_data(check, DType::Char, 0, 1, total - 1) {
                 report(rank, bench, size, total - 1, &m);
                 failed = true;
             }

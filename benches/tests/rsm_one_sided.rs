@@ -398,6 +398,14 @@ fn rsm_compare_runs_the_rsm_library() {
     }
     let md = std::fs::read_to_string(out.path().join("comparison.md")).unwrap();
     assert!(md.contains("rsm 0.1.0 (loopback)"), "{md}");
+    assert!(
+        md.contains(
+            "- One-sided synchronization: rsm: barrier open/close per iteration (explicit barrier \
+             mode) (osu_put_latency, osu_get_latency, osu_put_bw, osu_get_bw); post/start/complete/wait \
+             as flag puts + spin, barrier open/order/close (osu_put_bibw)\n"
+        ),
+        "{md}"
+    );
     for b in Benchmark::ONE_SIDED {
         assert!(md.contains(b.name()), "{b}: {md}");
     }
