@@ -4,7 +4,7 @@
 //! | group | what one iteration is |
 //! |---|---|
 //! | `put_get_64KiB` | `put` / `get` of 64 KiB in implicit barrier mode (each call completes itself) |
-//! | `explicit_span` | `open_barrier + put + close_barrier` (and get) of 8 B and 64 KiB: what one iteration of `osu_put_latency` / `osu_get_latency` times |
+//! | `explicit_span` | `open_barrier + put + close_barrier` (and get) of 8 B and 64 KiB: explicit-mode completion of one transfer (the `osu_*_bw` binaries pay one span per window of 64) |
 //! | `putv_getv_16` | `putv` / `getv` with 16 entries (`MAX_SGIOREQS`) of 8 B and of 4 KiB, strided in the segment, implicit mode |
 //! | `signal` | `round_trip`: post to rank 1, rank 1 waits and posts back, wait (both are separate processes) |
 //!
@@ -55,7 +55,7 @@ fn implicit(c: &mut Criterion, l: &Leader) {
     g.finish();
 }
 
-/// Explicit mode: one barrier span per transfer, as the OSU latency binaries time it.
+/// Explicit mode: one barrier span per transfer (implicit mode: rsm-core's `shm` bench).
 fn explicit(c: &mut Criterion, l: &Leader) {
     // A second connection to rank 1's segment, in explicit mode.
     let im = or_abort(

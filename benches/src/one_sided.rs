@@ -6,16 +6,22 @@
 //! * **Window** — per message size every rank exports a segment of `size × window` bytes
 //!   (plus two flag words, rounded up to a page), publishes it with an automatic id, the ids go
 //!   around with [`Bootstrap::allgather`](rsm_core::bootstrap::Bootstrap::allgather), and each
-//!   rank connects read-write to its peer's segment (`MPI_Win_allocate`). The connection is put
-//!   in explicit barrier mode with one barrier (`init_barrier`) — taking the "lock" once per
-//!   size (`MPI_Win_lock(MPI_LOCK_SHARED)`).
-//! * **What completes a put or get at the origin** — an RSM barrier span: `open_barrier`, the
-//!   put(s)/get(s), `close_barrier`. A successful close means every transfer since the open
-//!   completed (puts are visible in the target's memory); this is `MPI_Win_flush`. Latency
-//!   times `open + put + close` (or get) per iteration at rank 0; bandwidth times
-//!   `open + window × put + close` (64 operations by default, `-W`). Rank 1 does nothing until
-//!   the end of the size. (Implicit barrier mode would close a span after *every* put; the
-//!   criterion bench `core_paths` measures both.)
+//!   rank connects read-write to its peer's segment (`MPI_Win_allocate`). The connection gets
+//!   its barrier mode and one barrier (`init_barrier`) once per size — taking the "lock" once
+//!   per size (`MPI_Win_lock(MPI_LOCK_SHARED)`).
+//! * **What completes a put or get at the origin** — each benchmark uses the cheapest way
+//!   RSMAPI offers to complete what it times, as a program would:
+//!   - latency (one transfer per iteration): **implicit barrier mode**, rsm-core's default: a
+//!     put returns only when its data is in the target's memory (or with the error), a get
+//!     when the data is in the destination and the connection was still good. Rank 0 times
+//!     one `put` (or `get`) per iteration — the transfer and its completion, as put +
+//!     `MPI_Win_flush`.
+//!   - bandwidth (a window of `-W` transfers, 64 by default): **explicit barrier mode**, one
+//!     span per window: `open_barrier`, the puts/gets, `close_barrier` (success means every
+//!     transfer since the open completed: `MPI_Win_flush` after the window).
+//!
+//!   Rank 1 does nothing until the end of the size. The criterion bench `core_paths` measures
+//!   a single transfer both ways (`explicit_span` here, rsm-core's `shm` bench for implicit).
 //! * **Bi-directional bandwidth** (`MPI_Win_post/start/complete/wait`) — per iteration each
 //!   rank: *post* = put the iteration number into the peer's `start` flag (its own span);
 //!   *start* = spin on its own `start` flag until the peer posted; then `open`, the window of
@@ -26,7 +32,7 @@
 //!   shared-memory MPIs implement these calls; an rsm interrupt signal would put a sleeping
 //!   wake-up (tens of µs on a VM) into every epoch.
 //! * **Validation (`-c`)** — as `benches/src/osu/validate.rs` says for one-sided: put data is
-//!   read back with an untimed `open + get + close` and checked every iteration, and the
+//!   read back with an untimed, completed get and checked every iteration, and the
 //!   target checks its own memory (through its view) after a bootstrap fence at the end of the
 //!   size; gets are checked in a zeroed buffer against the pattern the target wrote into its
 //!   segment; bibw ranks check their own memory after each epoch. Failures are agreed on with
@@ -56,11 +62,21 @@ pub const WINDOW_LINE: &str =
 
 /// The `# Synchronization:` line of `bench`.
 pub fn sync_line(bench: Benchmark) -> &'static str {
-    if bench == Benchmark::PutBibw {
-        "# Synchronization: post/start/complete/wait as flag puts + spin, barrier open/order/close\n"
-    } else {
-        "# Synchronization: barrier open/close per iteration (explicit barrier mode)\n"
+    match bench {
+        Benchmark::PutBibw => {
+            "# Synchronization: post/start/complete/wait as flag puts + spin, barrier open/order/close\n"
+        }
+        b if b.class() == Class::OneSidedLatency => {
+            "# Synchronization: implicit barrier mode (every put/get returns completed)\n"
+        }
+        _ => "# Synchronization: barrier open/close per window (explicit barrier mode)\n",
     }
+}
+
+/// Whether `bench` runs its connection in explicit barrier mode (one span per window);
+/// the latency benchmarks use implicit mode (every transfer completes itself).
+pub fn explicit_mode(bench: Benchmark) -> bool {
+    bench.class() != Class::OneSidedLatency
 }
 
 /// Every header line rank 0 prints before the first row, in order.
@@ -166,21 +182,27 @@ pub fn main(bench: Benchmark) -> ExitCode {
     }
 }
 
-/// One open segment pair for one message size, in explicit barrier mode.
+/// One open segment pair for one message size, with its barrier.
 struct Window {
     link: Link,
     bar: Barrier,
+    explicit: bool,
     size: usize,
     count: usize,
 }
 
 impl Window {
-    fn create(job: &Job, size: usize, count: usize) -> Result<Window> {
+    fn create(job: &Job, size: usize, count: usize, explicit: bool) -> Result<Window> {
         let region = size * count;
         let link = Link::create(job, 1 - job.rank(), segment_len(region))?;
+        let mode = if explicit {
+            BarrierMode::Explicit
+        } else {
+            BarrierMode::Implicit
+        };
         link.peer
-            .set_mode(BarrierMode::Explicit)
-            .context("set_mode(explicit)")?;
+            .set_mode(mode)
+            .with_context(|| format!("set_mode({mode:?})"))?;
         let bar = link
             .peer
             .init_barrier(BarrierType::Segment)
@@ -188,6 +210,7 @@ impl Window {
         Ok(Window {
             link,
             bar,
+            explicit,
             size,
             count,
         })
@@ -229,12 +252,23 @@ impl Window {
         self.bar.close().context("close_barrier")
     }
 
-    /// Reads the peer's whole data part with an untimed span.
+    /// Starts what completes the transfers of one iteration: a span in explicit mode,
+    /// nothing in implicit mode (every transfer completes itself).
+    fn begin(&self) -> Result<()> {
+        if self.explicit { self.open() } else { Ok(()) }
+    }
+
+    /// Completes the transfers since [`begin`](Self::begin).
+    fn end(&self) -> Result<()> {
+        if self.explicit { self.close() } else { Ok(()) }
+    }
+
+    /// Reads the peer's whole data part, completed (untimed).
     fn read_back(&self, dst: &mut [u8]) -> Result<()> {
         dst.fill(0);
-        self.open()?;
+        self.begin()?;
         self.link.peer.get(0, dst).context("get (validation)")?;
-        self.close()
+        self.end()
     }
 
     /// Puts `value` into the peer's flag word at `off` (inside the current span).
@@ -290,7 +324,7 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
         let iters = opts.iterations_for(size);
         let warm = opts.warmup_for(size);
         let total = (iters + warm) as u64;
-        let w = Window::create(job, size, window)?;
+        let w = Window::create(job, size, window, explicit_mode(bench))?;
         let region = w.region();
         let mut local_buf = PageBuf::new(region, b'a');
         let local = local_buf.as_mut_slice();
@@ -350,13 +384,13 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
                     }
                 }
                 let t0 = Instant::now();
-                w.open()?;
+                w.begin()?;
                 if is_put {
                     w.puts(local)?;
                 } else {
                     w.gets(local)?;
                 }
-                w.close()?;
+                w.end()?;
                 let t1 = Instant::now();
                 if opts.validate && !failed {
                     let seen: &mut [u8] = if is_put {
@@ -442,7 +476,7 @@ mod tests {
             "# OSU MPI_Put Latency Test v7.4\n\
              # Library: rsm 0.1.0 (loopback)\n\
              # Window creation: rsm export segment per size (create, publish, connect)\n\
-             # Synchronization: barrier open/close per iteration (explicit barrier mode)\n\
+             # Synchronization: implicit barrier mode (every put/get returns completed)\n\
              # Datatype: MPI_CHAR.\n\
              # Size          Latency (us)\n"
         );
@@ -454,6 +488,23 @@ mod tests {
              # Synchronization: post/start/complete/wait as flag puts + spin, barrier open/order/close\n\
              # Datatype: MPI_CHAR.\n\
              # Size      Bandwidth (MB/s)        Validation\n"
+        );
+    }
+
+    #[test]
+    fn completion_per_class() {
+        assert!(!explicit_mode(Benchmark::PutLatency));
+        assert!(!explicit_mode(Benchmark::GetLatency));
+        assert!(explicit_mode(Benchmark::PutBw));
+        assert!(explicit_mode(Benchmark::GetBw));
+        assert!(explicit_mode(Benchmark::PutBibw));
+        assert_eq!(
+            sync_line(Benchmark::GetBw),
+            "# Synchronization: barrier open/close per window (explicit barrier mode)\n"
+        );
+        assert_eq!(
+            sync_line(Benchmark::GetLatency),
+            sync_line(Benchmark::PutLatency)
         );
     }
 

@@ -400,9 +400,10 @@ fn rsm_compare_runs_the_rsm_library() {
     assert!(md.contains("rsm 0.1.0 (loopback)"), "{md}");
     assert!(
         md.contains(
-            "- One-sided synchronization: rsm: barrier open/close per iteration (explicit barrier \
-             mode) (osu_put_latency, osu_get_latency, osu_put_bw, osu_get_bw); post/start/complete/wait \
-             as flag puts + spin, barrier open/order/close (osu_put_bibw)\n"
+            "- One-sided synchronization: rsm: implicit barrier mode (every put/get returns \
+             completed) (osu_put_latency, osu_get_latency); barrier open/close per window \
+             (explicit barrier mode) (osu_put_bw, osu_get_bw); post/start/complete/wait as flag \
+             puts + spin, barrier open/order/close (osu_put_bibw)\n"
         ),
         "{md}"
     );
