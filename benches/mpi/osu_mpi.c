@@ -1215,13 +1215,17 @@ int main(int argc, char **argv)
     size_t fail_size = 0;
     int failed = is_coll(b) ? run_collective(&o, rank, np, library, &fail_size)
                             : run_one_sided(&o, rank, library, &fail_size);
-    MPI_CHECK(MPI_Finalize());
+    /* Every rank knows `failed` (agreed on by an allreduce, or the same size check). Rank 0's
+     * last line goes out before any rank can exit: a launcher stops the job at the first
+     * non-zero exit and may kill rank 0 before it prints. */
     if (failed) {
         if (rank == 0 && o.validate)
             printf("DATA VALIDATION ERROR: %s exited with status 1 on message size %zu.\n", prog,
                    fail_size);
-        fflush(stdout);
         status = 1;
     }
+    fflush(stdout);
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Finalize());
     return status;
 }

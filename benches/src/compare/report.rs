@@ -288,6 +288,9 @@ impl Results {
                 let _ = writeln!(m, "- Skipped: {why}");
             }
         }
+        if let Some(sync) = self.synchronization() {
+            let _ = writeln!(m, "- One-sided synchronization: {sync}");
+        }
         let _ = writeln!(
             m,
             "- Method: OSU 7.4 method (`benches/mpi/osu_mpi.c` for the MPIs, the `osu_*` binaries \
@@ -306,6 +309,45 @@ impl Results {
             }
         }
         m
+    }
+
+    /// What completes the one-sided operations of each library, from the
+    /// `# Synchronization:` lines of the outputs: `rsm: A (osu_put_latency, …), B
+    /// (osu_put_bibw); Open MPI: …`. `None` when no output had such a line.
+    pub fn synchronization(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        for &lib in &self.libraries {
+            // Each distinct synchronization text with the benchmarks that printed it.
+            let mut seen: Vec<(String, Vec<Benchmark>)> = Vec::new();
+            for r in self.records.iter().filter(|r| r.library == lib) {
+                let out = match &r.result {
+                    RunResult::Ok(o) | RunResult::TimedOut(Some(o)) => o,
+                    _ => continue,
+                };
+                for (k, v) in &out.notes {
+                    if k != "Synchronization" {
+                        continue;
+                    }
+                    match seen.iter_mut().find(|(t, _)| t == v) {
+                        Some((_, bs)) if !bs.contains(&r.bench) => bs.push(r.bench),
+                        Some(_) => {}
+                        None => seen.push((v.clone(), vec![r.bench])),
+                    }
+                }
+            }
+            if seen.is_empty() {
+                continue;
+            }
+            let texts: Vec<String> = seen
+                .iter()
+                .map(|(t, bs)| {
+                    let names: Vec<&str> = bs.iter().map(|b| b.name()).collect();
+                    format!("{t} ({})", names.join(", "))
+                })
+                .collect();
+            parts.push(format!("{}: {}", lib.display_name(), texts.join("; ")));
+        }
+        (!parts.is_empty()).then(|| parts.join(". "))
     }
 
     fn skip_reason_any(&self, lib: Library) -> Option<String> {
@@ -530,6 +572,42 @@ pub(crate) mod tests {
             md.contains("| osu_allreduce | 8 B | µs | 0.23 (0.21) | 0.58 (0.57) 2/3 | 0.39 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn synchronization_line_per_library() {
+        let one_sided = |bench: Benchmark, library: Library, sync: &str| RunRecord {
+            round: 1,
+            bench,
+            library,
+            result: RunResult::Ok(parse(&format!(
+                "# {} v7.4\n# Library: x\n# Window creation: w\n# Synchronization: {sync}\n\
+                 # Datatype: MPI_CHAR.\n# Size          Latency (us)\n1                       0.05\n",
+                bench.title()
+            ))),
+            elapsed: Duration::from_secs(1),
+        };
+        let mut r = sample();
+        assert_eq!(r.synchronization(), None);
+        r.libraries = vec![Library::Rsm, Library::OpenMpi];
+        r.records = vec![
+            one_sided(Benchmark::PutLatency, Library::Rsm, "span A"),
+            one_sided(Benchmark::PutLatency, Library::OpenMpi, "MPI_Win_flush"),
+            one_sided(Benchmark::PutBibw, Library::Rsm, "flags B"),
+            one_sided(Benchmark::GetLatency, Library::Rsm, "span A"),
+            one_sided(Benchmark::GetLatency, Library::Rsm, "span A"),
+            one_sided(Benchmark::GetLatency, Library::OpenMpi, "MPI_Win_flush"),
+        ];
+        assert_eq!(
+            r.synchronization().as_deref(),
+            Some(
+                "rsm: span A (osu_put_latency, osu_get_latency); flags B (osu_put_bibw). \
+                 Open MPI: MPI_Win_flush (osu_put_latency, osu_get_latency)"
+            )
+        );
+        assert!(r.markdown(&[]).contains(
+            "- One-sided synchronization: rsm: span A (osu_put_latency, osu_get_latency); flags B"
+        ));
     }
 
     #[test]

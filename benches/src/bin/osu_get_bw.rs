@@ -1,0 +1,5 @@
+//! `osu_get_bw` over rsm, run under `rsmrun -n 2` (method: `rsm_benches::one_sided`).
+
+fn main() -> std::process::ExitCode {
+    rsm_benches::one_sided::main(rsm_benches::osu::Benchmark::GetBw)
+}

@@ -1,0 +1,414 @@
+//! The rsm one-sided benchmarks (`osu_put_latency`, `osu_get_latency`, `osu_put_bw`,
+//! `osu_get_bw`, `osu_put_bibw`) as real jobs of the real `rsmrun`: each validates (`-c`) over
+//! a tiny size range, injected corruption makes it fail loudly, the output is byte for byte
+//! the OSU layout of `rsm_benches::osu` (and line for line what the C MPI benchmark prints,
+//! when an MPI is installed), help and usage errors match, the rank count is enforced, and
+//! `rsm-compare` runs the rsm library end to end.
+//!
+//! `rsmrun` comes from `rsm_benches::locate::rsmrun()`: `cargo build -p rsm-launcher --bin
+//! rsmrun` for this test's profile (a no-op when up to date), found next to this test
+//! executable; `RSM_BENCH_RSMRUN` overrides it. Launches are serialised (2 shared cores), each
+//! in a namespace of its own and bounded by a time limit: a stuck job is killed with its whole
+//! process tree and fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rsm_benches::compare::mpi::{self, LaunchSettings, Library};
+use rsm_benches::compare::parse::{OsuOutput, parse_strict};
+use rsm_benches::compare::runner::{Outcome, Status, run_with_limit};
+use rsm_benches::one_sided;
+use rsm_benches::osu::validate::{Elem, data_value};
+use rsm_benches::osu::{self, Benchmark, DType, Options, Parsed, RowValues};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn rsmrun() -> PathBuf {
+    rsm_benches::locate::rsmrun().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn binary(bench: Benchmark) -> PathBuf {
+    PathBuf::from(match bench {
+        Benchmark::PutLatency => env!("CARGO_BIN_EXE_osu_put_latency"),
+        Benchmark::GetLatency => env!("CARGO_BIN_EXE_osu_get_latency"),
+        Benchmark::PutBw => env!("CARGO_BIN_EXE_osu_put_bw"),
+        Benchmark::GetBw => env!("CARGO_BIN_EXE_osu_get_bw"),
+        Benchmark::PutBibw => env!("CARGO_BIN_EXE_osu_put_bibw"),
+        other => panic!("{other} has no rsm binary yet"),
+    })
+}
+
+/// A namespace of its own for each launch.
+fn namespace() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "obt{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs `cmd` in a namespace of its own (the injection hook off unless `env` sets it).
+fn run(mut cmd: Command, what: &str) -> Outcome {
+    let _g = serial();
+    cmd.env("RSM_SHM_NAMESPACE", namespace());
+    let o = run_with_limit(&mut cmd, LIMIT).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_ne!(
+        o.status,
+        Status::TimedOut,
+        "{what} timed out\n{}{}",
+        o.stdout,
+        o.stderr
+    );
+    o
+}
+
+fn launch(np: usize, bench: Benchmark, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut c = Command::new(rsmrun());
+    c.args(["-n", &np.to_string(), "--timeout", "100"])
+        .arg(binary(bench))
+        .args(args)
+        .env_remove("RSM_BENCH_INJECT_ERROR");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run(c, &format!("rsmrun -n {np} {bench} {args:?}"))
+}
+
+fn options(bench: Benchmark, args: &[&str]) -> Options {
+    match osu::parse_args(bench, args).unwrap() {
+        Parsed::Run(o) => o,
+        Parsed::Help => unreachable!(),
+    }
+}
+
+fn tiny_args(bench: Benchmark) -> &'static [&'static str] {
+    if bench.accepts_window() {
+        &["-m", "1:64", "-i", "20", "-x", "3", "-W", "4", "-c"]
+    } else {
+        &["-m", "1:64", "-i", "20", "-x", "3", "-c"]
+    }
+}
+
+/// What rank 0 must have printed, given the figures it printed.
+fn expected_stdout(out: &OsuOutput, opts: &Options) -> String {
+    let library = out.library.clone().unwrap_or_default();
+    let mut want = one_sided::header(opts, &library);
+    for r in out.rows() {
+        let v = RowValues::single(r.value, 0);
+        want += &osu::row(opts, r.size.unwrap_or(0) as usize, &v, r.validation);
+    }
+    want
+}
+
+#[test]
+fn every_benchmark_validates_under_rsmrun() {
+    for bench in Benchmark::ONE_SIDED {
+        let args = tiny_args(bench);
+        let o = launch(2, bench, args, &[]);
+        assert!(
+            o.status.success(),
+            "{bench}: {}\n{}{}",
+            o.status,
+            o.stdout,
+            o.stderr
+        );
+        let out = parse_strict(&o.stdout).unwrap_or_else(|e| panic!("{bench}: {e}\n{}", o.stdout));
+        assert_eq!(
+            out.title.as_deref(),
+            Some(format!("{} v7.4", bench.title()).as_str())
+        );
+        assert_eq!(
+            out.library.as_deref(),
+            Some(format!("rsm {} (loopback)", env!("CARGO_PKG_VERSION")).as_str())
+        );
+        assert!(!out.validation_failed(), "{bench}: {}", o.stdout);
+        let sizes: Vec<Option<u64>> = out.rows().iter().map(|r| r.size).collect();
+        assert_eq!(
+            sizes,
+            [1, 2, 4, 8, 16, 32, 64].map(Some).to_vec(),
+            "{bench}"
+        );
+        assert!(out.rows().iter().all(|r| r.validation == Some(true)));
+        assert!(
+            out.rows()
+                .iter()
+                .all(|r| r.value.is_finite() && r.value > 0.0),
+            "{bench}: {}",
+            o.stdout
+        );
+        // Byte for byte the OSU layout of the osu module (header lines included).
+        assert_eq!(
+            o.stdout,
+            expected_stdout(&out, &options(bench, args)),
+            "{bench}"
+        );
+        assert_eq!(o.stderr, "", "{bench}");
+    }
+}
+
+#[test]
+fn larger_sizes_and_windows_validate() {
+    // Crosses the 8 KiB small/large boundary (iteration defaults switch there) and uses
+    // regions that are not page multiples.
+    for (bench, args) in [
+        (
+            Benchmark::PutBw,
+            &["-m", "4096:32768", "-i", "3", "-x", "1", "-W", "3", "-c"][..],
+        ),
+        (
+            Benchmark::PutBibw,
+            &["-m", "3000:12000", "-i", "4", "-x", "1", "-W", "5", "-c"][..],
+        ),
+        (
+            Benchmark::GetLatency,
+            &["-m", "65536:131072", "-i", "5", "-x", "0", "-c"][..],
+        ),
+    ] {
+        let o = launch(2, bench, args, &[]);
+        assert!(o.status.success(), "{bench}: {}\n{}", o.stdout, o.stderr);
+        let out = parse_strict(&o.stdout).unwrap();
+        let want: Vec<Option<u64>> = options(bench, args)
+            .sizes(DType::Char, 2)
+            .into_iter()
+            .map(|s| Some(s as u64))
+            .collect();
+        assert_eq!(out.rows().iter().map(|r| r.size).collect::<Vec<_>>(), want);
+        assert!(out.rows().iter().all(|r| r.validation == Some(true)));
+    }
+}
+
+#[test]
+fn injected_corruption_fails_loudly() {
+    let warm = 3u64;
+    for bench in Benchmark::ONE_SIDED {
+        let args = tiny_args(bench);
+        let o = launch(2, bench, args, &[("RSM_BENCH_INJECT_ERROR", "1")]);
+        assert_eq!(
+            o.status,
+            Status::Exited(1),
+            "{bench}: {}\n{}",
+            o.stdout,
+            o.stderr
+        );
+        let out = parse_strict(&o.stdout).unwrap();
+        assert!(out.validation_failed());
+        // It stops at the first (failing) size.
+        assert_eq!(out.rows().len(), 1, "{}", o.stdout);
+        assert_eq!(out.rows()[0].size, Some(1));
+        assert_eq!(out.rows()[0].validation, Some(false));
+        assert!(
+            o.stdout.ends_with(&format!(
+                "DATA VALIDATION ERROR: {} exited with status 1 on message size 1.\n",
+                binary(bench).display()
+            )),
+            "{bench}: {}",
+            o.stdout
+        );
+        // Rank 0 saw element 0 of the first timed iteration with its top bit pair flipped.
+        let pattern = match bench {
+            Benchmark::PutLatency | Benchmark::PutBw => data_value(0, 1, warm, 0),
+            Benchmark::GetLatency | Benchmark::GetBw => data_value(1, 0, 0, 0),
+            _ => data_value(1, 0, warm, 0),
+        };
+        let expected = Elem::encode(DType::Char, pattern);
+        let Elem::Char(e) = expected else {
+            unreachable!()
+        };
+        let line = format!(
+            "[rank 0] {}: validation failed at size 1 (MPI_CHAR), iteration {warm}: element 0: expected {e}, got {}\n",
+            bench.name(),
+            e ^ 0x40
+        );
+        assert!(o.stderr.starts_with(&line), "{bench}: {:?}", o.stderr);
+        assert_eq!(o.stderr.matches("validation failed").count(), 1);
+    }
+}
+
+#[test]
+fn help_and_usage_errors_match_the_osu_module() {
+    for bench in Benchmark::ONE_SIDED {
+        let o = launch(2, bench, &["-h"], &[]);
+        assert!(o.status.success(), "{bench}: {}", o.stderr);
+        assert_eq!(o.stdout, osu::help_text(bench), "{bench}");
+    }
+    for (bench, args) in [
+        (Benchmark::PutLatency, &["-m", "0"][..]),
+        (Benchmark::PutLatency, &["-W", "4"][..]),
+        (Benchmark::GetLatency, &["-f"][..]),
+        (Benchmark::PutBw, &["-W0"][..]),
+        (Benchmark::GetBw, &["--type=mpi_float"][..]),
+        (Benchmark::PutBibw, &["-i"][..]),
+        (Benchmark::PutBibw, &["stray"][..]),
+    ] {
+        let err = osu::parse_args(bench, args).unwrap_err();
+        let o = launch(2, bench, args, &[]);
+        assert_eq!(o.status, Status::Exited(1), "{bench} {args:?}");
+        assert!(
+            o.stderr.starts_with(&format!("{err}\n\n")),
+            "{bench} {args:?}: {:?}",
+            o.stderr
+        );
+        assert_eq!(o.stdout, osu::help_text(bench), "{bench} {args:?}");
+    }
+}
+
+#[test]
+fn exactly_two_ranks() {
+    // Without rsmrun: a singleton of one rank, like an MPI singleton.
+    let mut c = Command::new(binary(Benchmark::PutLatency));
+    c.args(["-m", "1:1"]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RSM_") && k != "RSM_SHM_NAMESPACE" {
+            c.env_remove(k);
+        }
+    }
+    let o = run(c, "singleton");
+    assert_eq!(o.status, Status::Exited(1));
+    assert_eq!(o.stderr, "This test requires exactly two processes\n");
+    assert_eq!(o.stdout, "");
+
+    let mut c = Command::new(binary(Benchmark::GetBw));
+    c.arg("-h");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RSM_") && k != "RSM_SHM_NAMESPACE" {
+            c.env_remove(k);
+        }
+    }
+    let o = run(c, "singleton -h");
+    assert!(o.status.success());
+    assert_eq!(o.stdout, osu::help_text(Benchmark::GetBw));
+
+    let o = launch(3, Benchmark::PutBw, &["-m", "1:1"], &[]);
+    assert_eq!(o.status, Status::Exited(1));
+    assert!(
+        o.stderr
+            .starts_with("This test requires exactly two processes\n"),
+        "{:?}",
+        o.stderr
+    );
+    assert_eq!(o.stdout, "");
+}
+
+/// Replaces a row's figure by `#` so that rows of two libraries compare by layout only.
+fn shape(line: &str) -> String {
+    if line.starts_with('#') || line.is_empty() {
+        return match line.split_once(':') {
+            Some((k, _))
+                if ["# Library", "# Window creation", "# Synchronization"].contains(&k) =>
+            {
+                format!("{k}:")
+            }
+            _ => line.to_string(),
+        };
+    }
+    let f: Vec<&str> = line.split_whitespace().collect();
+    format!("{} {} {:?}", f[0], f.len(), f.last())
+}
+
+#[test]
+fn layout_matches_the_mpi_side_line_for_line() {
+    let Some((lib, install)) = [Library::OpenMpi, Library::Mpich]
+        .into_iter()
+        .find_map(|l| mpi::detect(l).ok().map(|i| (l, i)))
+    else {
+        eprintln!(
+            "skipping: no MPI installed (install with `{}`)",
+            mpi::INSTALL_HINT
+        );
+        return;
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("one-sided-parity")
+        .join(lib.id());
+    let build = mpi::build(&install, &dir).unwrap_or_else(|e| panic!("building with {lib}: {e}"));
+    for bench in Benchmark::ONE_SIDED {
+        let args: Vec<String> = tiny_args(bench).iter().map(|s| s.to_string()).collect();
+        let settings = LaunchSettings {
+            np: 2,
+            oversubscribe: false,
+        };
+        let cmd = mpi::mpi_command(&build, &settings, &build.binary(bench), &args);
+        let theirs = run(cmd, &format!("{lib} {bench}"));
+        assert!(theirs.status.success(), "{lib} {bench}: {}", theirs.stderr);
+        let ours = launch(2, bench, tiny_args(bench), &[]);
+        assert!(ours.status.success(), "{bench}: {}", ours.stderr);
+        let a: Vec<String> = theirs.stdout.lines().map(shape).collect();
+        let b: Vec<String> = ours.stdout.lines().map(shape).collect();
+        assert_eq!(a, b, "{lib} vs rsm, {bench}");
+        // Rows have the same width (values right-aligned in the same columns).
+        for (x, y) in theirs.stdout.lines().zip(ours.stdout.lines()) {
+            if !x.starts_with('#') {
+                assert_eq!(x.len(), y.len(), "{x:?} vs {y:?}");
+            }
+        }
+    }
+}
+
+fn bin_dir() -> PathBuf {
+    binary(Benchmark::PutLatency)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+#[test]
+fn rsm_compare_runs_the_rsm_library() {
+    let out = tempfile::tempdir().unwrap();
+    let config = rsm_benches::compare::Config {
+        np: 2,
+        benchmarks: Benchmark::ONE_SIDED.to_vec(),
+        sizes: vec![1, 8, 1024],
+        rounds: 1,
+        libraries: vec![Library::Rsm],
+        oversubscribe: false,
+        timeout: LIMIT,
+        iterations: Some(20),
+        warmup: Some(2),
+        out_dir: out.path().to_path_buf(),
+        build_dir: out.path().join("mpi"),
+        rsm_bin_dir: bin_dir(),
+        rsmrun: Some(rsmrun()),
+        command: "rsm-compare (test)".to_string(),
+    };
+    let results = {
+        let _g = serial();
+        rsm_benches::compare::run(&config, true).unwrap()
+    };
+    assert!(results.skipped.is_empty(), "{:?}", results.skipped);
+    assert_eq!(results.records.len(), 5);
+    for r in &results.records {
+        let rsm_benches::compare::report::RunResult::Ok(o) = &r.result else {
+            panic!("{}: {:?}", r.bench, r.result);
+        };
+        for size in [1, 8, 1024] {
+            let row = o
+                .row(Some(size))
+                .unwrap_or_else(|| panic!("{} {size}", r.bench));
+            assert!(row.value.is_finite() && row.value > 0.0);
+        }
+    }
+    let md = std::fs::read_to_string(out.path().join("comparison.md")).unwrap();
+    assert!(md.contains("rsm 0.1.0 (loopback)"), "{md}");
+    assert!(
+        md.contains(
+            "- One-sided synchronization: rsm: implicit barrier mode (every put/get returns \
+             completed) (osu_put_latency, osu_get_latency); barrier open/close per window \
+             (explicit barrier mode) (osu_put_bw, osu_get_bw); post/start/complete/wait as flag \
+             puts + spin, barrier open/order/close (osu_put_bibw)\n"
+        ),
+        "{md}"
+    );
+    for b in Benchmark::ONE_SIDED {
+        assert!(md.contains(b.name()), "{b}: {md}");
+    }
+    assert!(out.path().join("osu_put_latency.svg").is_file());
+}
