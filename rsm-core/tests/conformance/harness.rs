@@ -188,25 +188,22 @@ impl Peer {
 
     /// Waits (bounded) for the reply to the command `line` sent last.
     pub fn reply(&mut self, line: &str) -> Reply {
-        let reply = match self.rx.recv_timeout(PEER_TIMEOUT) {
-            Ok(r) => r,
-            Err(_) => {
+        match self.try_reply(PEER_TIMEOUT) {
+            Some(r) => r,
+            None => {
                 let _ = self.child.kill();
                 panic!(
                     "peer {} did not answer {line:?} within {PEER_TIMEOUT:?}",
                     self.pid
                 );
             }
-        };
-        let mut f = reply.split(' ');
-        match f.next() {
-            Some("ok") => Ok(f.map(str::to_owned).collect()),
-            Some("err") => {
-                let code = f.next().and_then(|c| c.parse().ok()).unwrap_or(-1);
-                Err((code, f.collect::<Vec<_>>().join(" ")))
-            }
-            _ => panic!("bad peer reply {reply:?}"),
         }
+    }
+
+    /// The reply to the command sent last, if it arrives within `wait`.
+    pub fn try_reply(&mut self, wait: Duration) -> Option<Reply> {
+        let reply = self.rx.recv_timeout(wait).ok()?;
+        Some(parse_reply(&reply))
     }
 
     /// A command that must succeed.
@@ -269,6 +266,18 @@ impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn parse_reply(reply: &str) -> Reply {
+    let mut f = reply.split(' ');
+    match f.next() {
+        Some("ok") => Ok(f.map(str::to_owned).collect()),
+        Some("err") => {
+            let code = f.next().and_then(|c| c.parse().ok()).unwrap_or(-1);
+            Err((code, f.collect::<Vec<_>>().join(" ")))
+        }
+        _ => panic!("bad peer reply {reply:?}"),
     }
 }
 

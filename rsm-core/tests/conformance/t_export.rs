@@ -24,6 +24,15 @@ fn anon(len: usize) -> *mut u8 {
     p.cast()
 }
 
+/// Makes our own mapping inaccessible (`PROT_NONE`) without giving the addresses back:
+/// a test must never pass unmapped addresses around, because another test thread's
+/// `mmap` may be placed there meanwhile.
+fn no_access(p: *mut u8, len: usize) {
+    // SAFETY: `p..p+len` is a range of one of this test's own anonymous mappings, and no
+    // reference points into it.
+    assert_eq!(unsafe { libc::mprotect(p.cast(), len, libc::PROT_NONE) }, 0);
+}
+
 #[test]
 fn create_errors() {
     let ns = Ns::new("ex_create");
@@ -99,8 +108,9 @@ fn create_errors() {
             )),
             ErrorKind::BadMemAlignment
         );
-        // An unmapped range: the kernel reports it, nothing faults.
-        libc::munmap(buf.add(2 * PS).cast(), 2 * PS);
+        // An inaccessible range: the kernel reports it, nothing faults. (The range stays
+        // reserved: unmapping it would let a concurrent test's mapping land there.)
+        no_access(buf.add(2 * PS), 2 * PS);
         assert_eq!(
             kind(ExportSegment::create_in_place(
                 &c,
@@ -110,7 +120,7 @@ fn create_errors() {
             )),
             ErrorKind::BadAddr
         );
-        libc::munmap(buf.cast(), 2 * PS);
+        libc::munmap(buf.cast(), 4 * PS);
     }
     c.release().unwrap();
     ns.finish();
@@ -365,8 +375,9 @@ fn rebind_checks_and_contents() {
             kind(s.rebind_in_place(b.add(1), 2 * PS)),
             ErrorKind::BadAddr
         );
-        libc::munmap(b.cast(), 2 * PS);
+        no_access(b, 2 * PS);
         assert_eq!(kind(s.rebind_in_place(b, 2 * PS)), ErrorKind::BadAddr);
+        libc::munmap(b.cast(), 2 * PS);
         assert_eq!(
             kind(fixed.rebind_in_place(std::ptr::null_mut(), PS)),
             ErrorKind::BadAddr

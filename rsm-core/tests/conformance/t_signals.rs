@@ -222,9 +222,17 @@ fn waits_are_interruptible() {
     p.ok("create 4096 0");
     for line in ["iwait 0 20000", "ewait 0 20000", "waitpollfd 1 20000"] {
         p.send(line);
-        std::thread::sleep(Duration::from_millis(200));
-        p.signal(tid, libc::SIGUSR1);
-        let code = p.reply(line).unwrap_err().0;
+        // The peer may not be blocked yet when a signal arrives (a loaded machine): a
+        // signal outside the wait interrupts nothing, so keep signalling until it answers.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let reply = loop {
+            p.signal(tid, libc::SIGUSR1);
+            if let Some(r) = p.try_reply(Duration::from_millis(100)) {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "{line}: no reply to SIGUSR1");
+        };
+        let code = reply.unwrap_err().0;
         assert_eq!(
             ErrorKind::from_code(code),
             Some(ErrorKind::Interrupted),
