@@ -55,11 +55,7 @@ impl ImportShared {
 
     pub(crate) fn connected(&self, op: &'static str) -> Result<()> {
         if self.state.load(Ordering::Acquire) == DISCONNECTED {
-            Err(err(
-                ErrorKind::BadSegHndl,
-                op,
-                "import segment disconnected",
-            ))
+            Err(disconnected(op))
         } else {
             Ok(())
         }
@@ -73,8 +69,13 @@ impl ImportShared {
         }
     }
 
-    /// Steps 3–9 of SPEC.md §4.5 for a transfer of `len` bytes at `off` in `item`-byte
+    /// Steps 4–9 of SPEC.md §4.5 for a transfer of `len` bytes at `off` in `item`-byte
     /// units needing `need`; returns the offset and whether the barrier mode is implicit.
+    ///
+    /// Range errors follow the reference: a mapped handle (explicitly, or implicitly by
+    /// the first transfer when the controller needs a mapping for put/get) is limited to
+    /// its window, `BadOffset` outside; a handle that is only connected (a controller that
+    /// transfers without mapping) reports `BadLength` past the end of the segment.
     #[inline]
     fn begin(
         &self,
@@ -93,20 +94,30 @@ impl ImportShared {
         }
         let mut st = self.state.load(Ordering::Acquire);
         if st == DISCONNECTED {
-            return Err(err(
-                ErrorKind::BadSegHndl,
-                op,
-                "import segment disconnected",
-            ));
+            return Err(disconnected(op));
         }
         if st == CONNECTED && self.caps.putget_map_required {
-            st = self.implicit_map();
+            st = self.implicit_map(op)?;
         }
         self.need_perm(op, need)?;
         let end = off as u128 + len as u128;
-        if st == EXPLICIT_MAP {
-            let wo = self.win_off.load(Ordering::Relaxed) as u128;
-            let wl = self.win_len.load(Ordering::Relaxed) as u128;
+        if st == CONNECTED {
+            if end > self.size as u128 {
+                return Err(err(
+                    ErrorKind::BadLength,
+                    op,
+                    format!("{len} bytes at {off} exceed the {}-byte segment", self.size),
+                ));
+            }
+        } else {
+            let (wo, wl) = if st == EXPLICIT_MAP {
+                (
+                    self.win_off.load(Ordering::Relaxed) as u128,
+                    self.win_len.load(Ordering::Relaxed) as u128,
+                )
+            } else {
+                (0, self.size as u128)
+            };
             if (off as u128) < wo || end > wo + wl {
                 return Err(err(
                     ErrorKind::BadOffset,
@@ -114,13 +125,6 @@ impl ImportShared {
                     format!("{len} bytes at {off} are outside the mapped window {wo}+{wl}"),
                 ));
             }
-        }
-        if end > self.size as u128 {
-            return Err(err(
-                ErrorKind::BadLength,
-                op,
-                format!("{len} bytes at {off} exceed the {}-byte segment", self.size),
-            ));
         }
         let implicit = self.is_implicit();
         if implicit && self.barrier.load(Ordering::Relaxed) == 0 {
@@ -204,17 +208,22 @@ impl ImportShared {
         Ok(())
     }
 
-    /// Connected → implicitly mapped (the whole segment; SPEC.md §4.5 step 6).
+    /// Connected → implicitly mapped (the whole segment; SPEC.md §4.5 step 6, §4.6 step
+    /// 5). As the reference's implicit `mmap`, this fails with `ConnAborted` on a lost
+    /// connection (the handle stays connected-only). Returns the new state (another
+    /// thread may have mapped meanwhile).
     #[cold]
-    pub(crate) fn implicit_map(&self) -> u8 {
+    pub(crate) fn implicit_map(&self, op: &'static str) -> Result<u8> {
+        self.remote.check().map_err(|e| e.with_op(op))?;
         match self.state.compare_exchange(
             CONNECTED,
             IMPLICIT_MAP,
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => IMPLICIT_MAP,
-            Err(now) => now,
+            Ok(_) => Ok(IMPLICIT_MAP),
+            Err(DISCONNECTED) => Err(disconnected(op)),
+            Err(now) => Ok(now),
         }
     }
 
@@ -463,13 +472,7 @@ impl ImportSegment {
                     "already mapped (explicitly or by an earlier put/get); unmap first",
                 ));
             }
-            DISCONNECTED => {
-                return Err(err(
-                    ErrorKind::BadSegHndl,
-                    op,
-                    "import segment disconnected",
-                ));
-            }
+            DISCONNECTED => return Err(disconnected(op)),
             _ => {}
         }
         if perm > PERM_RDWR {
@@ -584,11 +587,7 @@ impl ImportSegment {
         const OP: &str = "import_unmap";
         let mut ex = self.sh.slow();
         match self.sh.state.load(Ordering::Acquire) {
-            DISCONNECTED => Err(err(
-                ErrorKind::BadSegHndl,
-                OP,
-                "import segment disconnected",
-            )),
+            DISCONNECTED => Err(disconnected(OP)),
             CONNECTED => Err(err(ErrorKind::SegNotMapped, OP, "not mapped")),
             IMPLICIT_MAP => {
                 self.sh.state.store(CONNECTED, Ordering::Release);
@@ -641,12 +640,16 @@ impl ImportSegment {
     /// `rsm_memseg_import_put`: copies `src` to segment offset `off`.
     ///
     /// Errors, in order (SPEC.md §4.5): [`ErrorKind::BadSegHndl`] (disconnected),
+    /// [`ErrorKind::ConnAborted`] (the first transfer of a handle that is not mapped yet
+    /// maps it implicitly, which fails on a lost connection),
     /// [`ErrorKind::PermDenied`] (connected without write permission),
-    /// [`ErrorKind::BadOffset`] (outside the explicitly mapped window),
-    /// [`ErrorKind::BadLength`] (beyond the segment), [`ErrorKind::BarrierUninitialized`]
-    /// (implicit mode without a barrier), [`ErrorKind::ConnAborted`] (implicit mode: the
-    /// exporter unpublished/destroyed the segment or died; nothing reaches its memory).
-    /// Out-of-range requests never touch memory.
+    /// [`ErrorKind::BadOffset`] (outside the mapped window: the explicit mapping, or the
+    /// whole segment once mapped implicitly), [`ErrorKind::BadLength`] (beyond the
+    /// segment, on a controller that does not map for put/get: `RSM_LOOPBACK_MAP=0`),
+    /// [`ErrorKind::BarrierUninitialized`] (implicit mode without a barrier),
+    /// [`ErrorKind::ConnAborted`] (implicit mode: the exporter unpublished/destroyed the
+    /// segment or died; nothing reaches its memory). Out-of-range requests never touch
+    /// memory.
     #[inline]
     pub fn put(&self, off: u64, src: &[u8]) -> Result<()> {
         self.put_items("import_put", off, src, 1)
@@ -837,6 +840,11 @@ impl ImportSegment {
         let sh = &self.sh;
         sh.held.unlock(o, &|a| sh.remote.atomic(o, a))
     }
+}
+
+/// `BadSegHndl` for a handle used after `disconnect`.
+pub(crate) fn disconnected(op: &'static str) -> RsmError {
+    err(ErrorKind::BadSegHndl, op, "import segment disconnected")
 }
 
 fn raw_op(put: bool, item: usize) -> &'static str {

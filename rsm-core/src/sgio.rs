@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::controller::Controller;
 use crate::error::{ErrorKind, Result, RsmError, err};
-use crate::import::{CONNECTED, DISCONNECTED, ImportSegment, ImportShared};
+use crate::import::{CONNECTED, DISCONNECTED, ImportSegment, ImportShared, disconnected};
 use crate::sys::region::Region;
 use crate::types::{IMPLICIT_SIGPOST, MAX_SGIOREQS, PERM_READ, PERM_WRITE, SIGPOST_NO_ACCUMULATE};
 
@@ -260,13 +260,9 @@ impl ImportShared {
     /// Checks before the first entry (SPEC.md §4.6 steps 2–5 and permission); returns
     /// whether the barrier mode is implicit.
     fn sg_begin(&self, op: &'static str, n: usize, need: u32) -> Result<bool> {
-        let mut st = self.state.load(Ordering::Acquire);
+        let st = self.state.load(Ordering::Acquire);
         if st == DISCONNECTED {
-            return Err(err(
-                ErrorKind::BadSegHndl,
-                op,
-                "import segment disconnected",
-            ));
+            return Err(disconnected(op));
         }
         if n == 0 || n > MAX_SGIOREQS {
             return Err(err(
@@ -276,14 +272,7 @@ impl ImportShared {
             ));
         }
         if st == CONNECTED && self.caps.scatgath_map_required {
-            st = self.implicit_map();
-            if st == DISCONNECTED {
-                return Err(err(
-                    ErrorKind::BadSegHndl,
-                    op,
-                    "import segment disconnected",
-                ));
-            }
+            self.implicit_map(op)?;
         }
         self.need_perm(op, need)?;
         Ok(self.is_implicit())
@@ -361,7 +350,8 @@ impl ImportSegment {
     ///
     /// On failure the error carries the residual count: entries not completed or not
     /// started. Errors, in order: [`ErrorKind::BadSegHndl`], [`ErrorKind::BadSgio`] (0 or
-    /// more than 16 entries), [`ErrorKind::PermDenied`], then per entry
+    /// more than 16 entries), [`ErrorKind::ConnAborted`] (the implicit mapping of a handle
+    /// not mapped yet fails on a lost connection), [`ErrorKind::PermDenied`], then per entry
     /// [`ErrorKind::BadLocalmemHndl`] (freed handle), [`ErrorKind::BadOffset`] /
     /// [`ErrorKind::BadLength`] (local, then remote range), [`ErrorKind::ConnAborted`]
     /// (implicit mode, connection lost); out-of-range entries never touch memory.

@@ -174,6 +174,7 @@ impl State {
                 self.im(a[1]).signal_wait(ms(a[2]))?;
                 String::new()
             }
+            "mapped" => (self.im(a[1]).is_mapped() as u8).to_string(),
             "disconnect" => {
                 self.im(a[1]).disconnect()?;
                 String::new()

@@ -113,16 +113,19 @@ fn put_get_between_processes() {
     assert_eq!(kind(im.put16(201, &[1])), ErrorKind::BadMemAlignment);
     assert_eq!(kind(im.get32(202, &mut w)), ErrorKind::BadMemAlignment);
     assert_eq!(kind(im.put64(4, &[1])), ErrorKind::BadMemAlignment);
-    // Ranges: beyond the segment, overflowing offsets; nothing is touched.
+    // Ranges: beyond the segment, overflowing offsets; nothing is touched. The handle is
+    // mapped (implicitly, by the first put), so the window is the whole segment and the
+    // reference's code is BAD_OFFSET (BAD_LENGTH is for handles that are only connected,
+    // see `mapping_disabled_by_environment`).
     assert_eq!(
         kind(im.put((4 * PS - 2) as u64, b"abc")),
-        ErrorKind::BadLength
+        ErrorKind::BadOffset
     );
-    assert_eq!(kind(im.get(u64::MAX, &mut b)), ErrorKind::BadLength);
-    assert_eq!(kind(im.put64(u64::MAX - 7, &[1])), ErrorKind::BadLength);
+    assert_eq!(kind(im.get(u64::MAX, &mut b)), ErrorKind::BadOffset);
+    assert_eq!(kind(im.put64(u64::MAX - 7, &[1])), ErrorKind::BadOffset);
     assert_eq!(
         kind(im.get64((4 * PS) as u64, &mut d)),
-        ErrorKind::BadLength
+        ErrorKind::BadOffset
     );
     assert_eq!(
         p.ok(&format!("view_read 0 {} 2", 4 * PS - 2)),
@@ -333,6 +336,9 @@ fn mapping_disabled_by_environment() {
         !im.is_mapped(),
         "no implicit mapping without the capability"
     );
+    // Only connected, not mapped: past the end is BAD_LENGTH (SPEC.md §4.5 step 8).
+    assert_eq!(kind(im.put((PS - 1) as u64, b"ab")), ErrorKind::BadLength);
+    assert_eq!(kind(im.get(u64::MAX, &mut [0])), ErrorKind::BadLength);
     assert_eq!(kind(im.unmap()), ErrorKind::SegNotMapped);
     assert_eq!(p.ok("view_read 0 0 2"), vec![hex(b"ok")]);
     im.disconnect().unwrap();

@@ -314,20 +314,28 @@ impl ShmRemote {
         )
     }
 
+    /// The connection, checked without the liveness gate (slow paths).
+    fn check_now(&self, op: &'static str) -> Result<()> {
+        if self.ctl().generation() != self.snap {
+            Err(self.revoked(op))
+        } else if !self.peer.alive_now() {
+            Err(self.dead(op))
+        } else {
+            Ok(())
+        }
+    }
+
     /// A lost connection, checked without the liveness gate (for blocking waits).
     fn lost(&self) -> Option<RsmError> {
+        const OP: &str = "intr_signal_wait";
         if self.disconnected.load(Ordering::Acquire) {
             Some(err(
                 ErrorKind::BadSegHndl,
-                "intr_signal_wait",
+                OP,
                 "import segment disconnected",
             ))
-        } else if self.ctl().generation() != self.snap {
-            Some(self.revoked("intr_signal_wait"))
-        } else if !self.peer.alive_now() {
-            Some(self.dead("intr_signal_wait"))
         } else {
-            None
+            self.check_now(OP).err()
         }
     }
 
@@ -447,9 +455,9 @@ impl Remote for ShmRemote {
                 "mapping is disabled on this controller (RSM_LOOPBACK_MAP=0)",
             ));
         }
-        if self.ctl().generation() != self.snap {
-            return Err(self.revoked(OP));
-        }
+        // Like the reference's mmap on a forcibly disconnected segment (ENODEV): a
+        // revoked segment or a dead exporter cannot be mapped any more.
+        self.check_now(OP)?;
         if perm & !self.perm != 0 {
             return Err(err(
                 ErrorKind::BadPerms,
