@@ -164,6 +164,30 @@ fn local_bounds(op: &'static str, off: usize, len: usize, have: usize) -> Result
     Ok(())
 }
 
+/// The local start of a raw (`RSM_VA_TYPE`) entry: `p + off`, refusing a null address
+/// and a range `p + off .. p + off + len` that wraps around the address space
+/// ([`ErrorKind::BadAddr`]).
+fn raw_local(op: &'static str, i: usize, p: *mut u8, off: usize, len: usize) -> Result<*mut u8> {
+    if p.is_null() {
+        return Err(err(
+            ErrorKind::BadAddr,
+            op,
+            format!("entry {i}: local address is null"),
+        ));
+    }
+    match (p as usize)
+        .checked_add(off)
+        .and_then(|start| start.checked_add(len))
+    {
+        Some(_) => Ok(p.wrapping_add(off)),
+        None => Err(err(
+            ErrorKind::BadAddr,
+            op,
+            format!("entry {i}: local range {p:p}+{off}+{len} wraps around the address space"),
+        )),
+    }
+}
+
 /// The local side of a putv entry.
 #[derive(Debug)]
 pub enum PutSource<'a> {
@@ -397,7 +421,9 @@ impl ImportSegment {
     }
 
     /// `rsm_memseg_import_putv` with C-style entries (raw addresses or handles); see
-    /// [`putv`](Self::putv). A null address is [`ErrorKind::BadAddr`].
+    /// [`putv`](Self::putv). A null address, or one whose range would wrap around the
+    /// address space, is [`ErrorKind::BadAddr`]; the remote range is checked before the
+    /// local memory is touched.
     ///
     /// # Safety
     /// Every `Addr` entry must be valid for reading `local_offset + len` bytes.
@@ -407,24 +433,22 @@ impl ImportSegment {
         let sh = &*self.sh;
         sh.sg_run(OP, iov.len(), flags, PERM_WRITE, |i, implicit| {
             let e = iov[i];
-            let src: &[u8] = match e.local {
+            match e.local {
                 RawLocal::Addr(p) => {
-                    if p.is_null() {
-                        return Err(err(
-                            ErrorKind::BadAddr,
-                            OP,
-                            format!("entry {i}: local address is null"),
-                        ));
-                    }
-                    // SAFETY: the caller guarantees `p + local_offset` is readable for `len`.
-                    unsafe { std::slice::from_raw_parts(p.wrapping_add(e.local_offset), e.len) }
+                    let p = raw_local(OP, i, p, e.local_offset, e.len)?;
+                    // The remote range bounds `len` before a slice of that length exists.
+                    let o = sh.remote_bounds(OP, e.remote_offset, e.len)?;
+                    // SAFETY: non-null, no wrap-around, `len` ≤ the segment size (checked
+                    // above); the caller guarantees the range is readable.
+                    let src = unsafe { std::slice::from_raw_parts(p, e.len) };
+                    sh.transfer_put(OP, implicit, o, src, 1)
                 }
                 RawLocal::Handle(h) => {
                     h.check(OP, e.local_offset, e.len)?;
-                    &h.as_slice()[e.local_offset..e.local_offset + e.len]
+                    let src = &h.as_slice()[e.local_offset..e.local_offset + e.len];
+                    sh.sg_put(OP, implicit, e.remote_offset, src)
                 }
-            };
-            sh.sg_put(OP, implicit, e.remote_offset, src)
+            }
         })
     }
 
@@ -440,27 +464,25 @@ impl ImportSegment {
         let sh = &*self.sh;
         sh.sg_run(OP, iov.len(), flags, PERM_READ, |i, implicit| {
             let e = iov[i];
-            let dst: &mut [u8] = match e.local {
+            match e.local {
                 RawLocal::Addr(p) => {
-                    if p.is_null() {
-                        return Err(err(
-                            ErrorKind::BadAddr,
-                            OP,
-                            format!("entry {i}: local address is null"),
-                        ));
-                    }
-                    // SAFETY: the caller guarantees the range is writable and unshared.
-                    unsafe { std::slice::from_raw_parts_mut(p.wrapping_add(e.local_offset), e.len) }
+                    let p = raw_local(OP, i, p, e.local_offset, e.len)?;
+                    // The remote range bounds `len` before a slice of that length exists.
+                    let o = sh.remote_bounds(OP, e.remote_offset, e.len)?;
+                    // SAFETY: non-null, no wrap-around, `len` ≤ the segment size (checked
+                    // above); the caller guarantees the range is writable and unshared.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(p, e.len) };
+                    sh.transfer_get(OP, implicit, o, dst, 1)
                 }
                 RawLocal::Handle(h) => {
                     h.check(OP, e.local_offset, e.len)?;
                     // SAFETY: the caller guarantees nothing else uses the handle's memory
                     // during the call; bounds were checked above.
                     let all = unsafe { h.mem.slice_mut() };
-                    &mut all[e.local_offset..e.local_offset + e.len]
+                    let dst = &mut all[e.local_offset..e.local_offset + e.len];
+                    sh.sg_get(OP, implicit, e.remote_offset, dst)
                 }
-            };
-            sh.sg_get(OP, implicit, e.remote_offset, dst)
+            }
         })
     }
 }
