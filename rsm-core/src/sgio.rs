@@ -40,8 +40,25 @@ impl LocalMemory {
             return Err(err(ErrorKind::BadLength, OP, "length is 0"));
         }
         let ps = ctrl.caps().page_size;
-        let mem = Region::anon(len.div_ceil(ps) * ps)
-            .map_err(|e| RsmError::os(ErrorKind::InsufficientMem, OP, "mmap", &e))?;
+        let rounded = len
+            .div_ceil(ps)
+            .checked_mul(ps)
+            .filter(|r| *r <= isize::MAX as usize)
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::InsufficientMem,
+                    OP,
+                    format!("cannot allocate {len} bytes"),
+                )
+            })?;
+        let mem = Region::anon(rounded).map_err(|e| {
+            RsmError::os(
+                ErrorKind::InsufficientMem,
+                OP,
+                format!("cannot allocate {len} bytes"),
+                &e,
+            )
+        })?;
         Ok(LocalMemory {
             ctrl: ctrl.clone(),
             mem,
@@ -52,7 +69,8 @@ impl LocalMemory {
 
     /// `rsm_create_localmemory_handle` on the caller's range. Errors, in order:
     /// [`ErrorKind::BadAddr`] (`vaddr` null or not page aligned), [`ErrorKind::BadCtlrHndl`],
-    /// [`ErrorKind::BadLength`] (0).
+    /// [`ErrorKind::BadLength`] (0, or a range that cannot exist: longer than `isize::MAX`
+    /// or wrapping around the address space).
     ///
     /// # Safety
     /// `vaddr..vaddr+len` must stay valid for reads and writes while the handle exists, and
@@ -73,6 +91,13 @@ impl LocalMemory {
         ctrl.usable(OP)?;
         if len == 0 {
             return Err(err(ErrorKind::BadLength, OP, "length is 0"));
+        }
+        if len > isize::MAX as usize || (vaddr as usize).checked_add(len).is_none() {
+            return Err(err(
+                ErrorKind::BadLength,
+                OP,
+                format!("{len} bytes at {vaddr:p} run past the end of the address space"),
+            ));
         }
         Ok(LocalMemory {
             ctrl: ctrl.clone(),

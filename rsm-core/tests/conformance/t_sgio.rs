@@ -298,6 +298,14 @@ fn local_memory_handle_checks() {
     let ns = Ns::new("sv_lmh");
     let c = ns.ctrl();
     assert_eq!(kind(LocalMemory::new(&c, 0)), ErrorKind::BadLength);
+    // Lengths no allocation can satisfy (the page round-up itself would overflow).
+    for len in [usize::MAX, usize::MAX - PS, 1 << 62] {
+        assert_eq!(
+            kind(LocalMemory::new(&c, len)),
+            ErrorKind::InsufficientMem,
+            "{len:#x}"
+        );
+    }
     let mut page = vec![0u8; 3 * PS];
     let base = page.as_mut_ptr();
     let aligned = ((base as usize + PS - 1) & !(PS - 1)) as *mut u8;
@@ -320,6 +328,18 @@ fn local_memory_handle_checks() {
             kind(LocalMemory::from_raw(&c, aligned, 0)),
             ErrorKind::BadLength
         );
+        // Ranges that cannot exist.
+        for len in [
+            usize::MAX,
+            isize::MAX as usize + 1,
+            usize::MAX - aligned as usize + 1,
+        ] {
+            assert_eq!(
+                kind(LocalMemory::from_raw(&c, aligned, len)),
+                ErrorKind::BadLength,
+                "{len:#x}"
+            );
+        }
         let h = LocalMemory::from_raw(&c, aligned, PS).unwrap();
         let other = Ns::new("sv_lmh2");
         let c2 = other.ctrl();
