@@ -76,12 +76,15 @@ impl ImportShared {
     /// the first transfer when the controller needs a mapping for put/get) is limited to
     /// its window, `BadOffset` outside; a handle that is only connected (a controller that
     /// transfers without mapping) reports `BadLength` past the end of the segment.
+    ///
+    /// `len` is a `u128` so that a C caller's `rep_cnt × item size` cannot overflow
+    /// before the range check refuses it.
     #[inline]
     fn begin(
         &self,
         op: &'static str,
         off: u64,
-        len: usize,
+        len: u128,
         item: usize,
         need: Permission,
     ) -> Result<(usize, bool)> {
@@ -100,7 +103,7 @@ impl ImportShared {
             st = self.implicit_map(op)?;
         }
         self.need_perm(op, need)?;
-        let end = off as u128 + len as u128;
+        let end = off as u128 + len;
         if st == CONNECTED {
             if end > self.size as u128 {
                 return Err(err(
@@ -627,13 +630,17 @@ impl ImportSegment {
 
     #[inline]
     fn put_items(&self, op: &'static str, off: u64, bytes: &[u8], item: usize) -> Result<()> {
-        let (o, implicit) = self.sh.begin(op, off, bytes.len(), item, PERM_WRITE)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, bytes.len() as u128, item, PERM_WRITE)?;
         self.sh.transfer_put(op, implicit, o, bytes, item)
     }
 
     #[inline]
     fn get_items(&self, op: &'static str, off: u64, bytes: &mut [u8], item: usize) -> Result<()> {
-        let (o, implicit) = self.sh.begin(op, off, bytes.len(), item, PERM_READ)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, bytes.len() as u128, item, PERM_READ)?;
         self.sh.transfer_get(op, implicit, o, bytes, item)
     }
 
@@ -706,18 +713,25 @@ impl ImportSegment {
     /// The C forms of put/get: `item` bytes per element (1, 2, 4 or 8), `rep` elements,
     /// from/to a raw local pointer. Checks NULL ([`ErrorKind::BadAddr`]) and the pointer's
     /// alignment to `item` ([`ErrorKind::BadMemAlignment`]) before the checks of
-    /// [`put`](Self::put). For the byte forms (`put`/`put8`) `item` is 1 and `rep` is the
-    /// length.
+    /// [`put`](Self::put) (which include the range: `item × rep` bytes, whatever their
+    /// number, are refused before the local memory is touched). For the byte forms
+    /// (`put`/`put8`) `item` is 1 and `rep` is the length. An `item` other than 1, 2, 4
+    /// or 8 is [`ErrorKind::BadArgsErrors`].
     ///
     /// # Safety
     /// `src` must be valid for reading `item * rep` bytes for the duration of the call.
     #[allow(unsafe_code)]
     pub unsafe fn put_raw(&self, off: u64, src: *const u8, item: usize, rep: usize) -> Result<()> {
         let op = raw_op(true, item);
-        let len = raw_checks(op, src as usize, item, rep)?;
-        // SAFETY: non-null (checked) and valid for `len` bytes (the caller's contract).
-        let s = unsafe { std::slice::from_raw_parts(src, len) };
-        self.put_items(op, off, s, item)
+        raw_checks(op, src as usize, item)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, rep as u128 * item as u128, item, PERM_WRITE)?;
+        // SAFETY: non-null (checked); `item * rep` fits in the segment (checked by `begin`),
+        // so it neither overflows nor exceeds `isize::MAX`; the caller vouches that `src`
+        // is readable for that many bytes.
+        let s = unsafe { std::slice::from_raw_parts(src, item * rep) };
+        self.sh.transfer_put(op, implicit, o, s, item)
     }
 
     /// The C forms of get; see [`put_raw`](Self::put_raw).
@@ -728,10 +742,14 @@ impl ImportSegment {
     #[allow(unsafe_code)]
     pub unsafe fn get_raw(&self, off: u64, dst: *mut u8, item: usize, rep: usize) -> Result<()> {
         let op = raw_op(false, item);
-        let len = raw_checks(op, dst as usize, item, rep)?;
-        // SAFETY: non-null (checked), valid and exclusive for `len` bytes (the contract).
-        let d = unsafe { std::slice::from_raw_parts_mut(dst, len) };
-        self.get_items(op, off, d, item)
+        raw_checks(op, dst as usize, item)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, rep as u128 * item as u128, item, PERM_READ)?;
+        // SAFETY: as in `put_raw`; the caller vouches that `dst` is writable and exclusive
+        // for `item * rep` bytes.
+        let d = unsafe { std::slice::from_raw_parts_mut(dst, item * rep) };
+        self.sh.transfer_get(op, implicit, o, d, item)
     }
 
     /// `rsm_memseg_import_init_barrier`: creates a barrier and makes it the segment's
@@ -860,7 +878,8 @@ fn raw_op(put: bool, item: usize) -> &'static str {
     }
 }
 
-fn raw_checks(op: &'static str, addr: usize, item: usize, rep: usize) -> Result<usize> {
+/// Checks of a raw local pointer (SPEC.md §4.5 steps 2–3).
+fn raw_checks(op: &'static str, addr: usize, item: usize) -> Result<()> {
     if addr == 0 {
         return Err(err(ErrorKind::BadAddr, op, "local buffer pointer is null"));
     }
@@ -878,15 +897,7 @@ fn raw_checks(op: &'static str, addr: usize, item: usize, rep: usize) -> Result<
             format!("local buffer {addr:#x} is not {item}-byte aligned"),
         ));
     }
-    rep.checked_mul(item)
-        .filter(|l| *l <= isize::MAX as usize)
-        .ok_or_else(|| {
-            err(
-                ErrorKind::BadLength,
-                op,
-                format!("{rep} items of {item} bytes overflow"),
-            )
-        })
+    Ok(())
 }
 
 impl Drop for ImportSegment {

@@ -164,9 +164,20 @@ fn raw_pointer_forms() {
         assert_eq!(kind(im.put_raw(0, mis, 2, 1)), ErrorKind::BadMemAlignment);
         // Local pointer alignment is checked before the offset's.
         assert_eq!(kind(im.put_raw(3, mis, 4, 1)), ErrorKind::BadMemAlignment);
+        // A repeat count whose byte length overflows is a range error like any other
+        // (the first transfer mapped the handle implicitly: BAD_OFFSET), found before the
+        // local memory is touched.
         assert_eq!(
             kind(im.put_raw(0, src.as_ptr().cast(), 8, usize::MAX)),
-            ErrorKind::BadLength
+            ErrorKind::BadOffset
+        );
+        assert_eq!(
+            kind(im.get_raw(0, dst.as_mut_ptr().cast(), 1, usize::MAX)),
+            ErrorKind::BadOffset
+        );
+        assert_eq!(
+            kind(im.get_raw(0, dst.as_mut_ptr().cast(), 3, 1)),
+            ErrorKind::BadArgsErrors
         );
         im.put_raw(64, src.as_ptr().cast(), 8, 2).unwrap();
         im.get_raw(64, dst.as_mut_ptr().cast(), 8, 2).unwrap();
