@@ -3,6 +3,7 @@
 
 use std::mem::offset_of;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::sys::region::Region;
 use crate::types::AccessEntry;
@@ -88,25 +89,41 @@ impl CtlPage {
         self.acl_seq.store(s.wrapping_add(2), Ordering::Release);
     }
 
-    pub(crate) fn read_acl(&self) -> Vec<AccessEntry> {
+    /// A consistent copy of the access list, or `None` if the exporter's rewrite did not
+    /// finish within `patience` (an exporter stopped or killed in the middle of a
+    /// republish must not make importers spin forever).
+    pub(crate) fn read_acl(&self, patience: Duration) -> Option<Vec<AccessEntry>> {
+        let start = Instant::now();
+        let mut round = 0u32;
         loop {
             let s1 = self.acl_seq.load(Ordering::Acquire);
-            if s1 % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
+            if s1.is_multiple_of(2) {
+                let n = (self.acl_len.load(Ordering::Relaxed) as usize).min(64);
+                let v: Vec<AccessEntry> = (0..n)
+                    .map(|i| {
+                        AccessEntry::new(
+                            self.acl[2 * i].load(Ordering::Relaxed),
+                            self.acl[2 * i + 1].load(Ordering::Relaxed),
+                        )
+                    })
+                    .collect();
+                std::sync::atomic::fence(Ordering::Acquire);
+                if self.acl_seq.load(Ordering::Relaxed) == s1 {
+                    return Some(v);
+                }
             }
-            let n = (self.acl_len.load(Ordering::Relaxed) as usize).min(64);
-            let v: Vec<AccessEntry> = (0..n)
-                .map(|i| {
-                    AccessEntry::new(
-                        self.acl[2 * i].load(Ordering::Relaxed),
-                        self.acl[2 * i + 1].load(Ordering::Relaxed),
-                    )
-                })
-                .collect();
-            std::sync::atomic::fence(Ordering::Acquire);
-            if self.acl_seq.load(Ordering::Relaxed) == s1 {
-                return v;
+            // A rewrite takes nanoseconds unless its writer was descheduled: spin a
+            // little, then yield, then sleep, until `patience` is used up.
+            round = round.saturating_add(1);
+            if round < 64 {
+                std::hint::spin_loop();
+            } else if round < 128 {
+                std::thread::yield_now();
+            } else {
+                if start.elapsed() >= patience {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
     }
