@@ -112,7 +112,8 @@ impl ExportSegment {
     ///
     /// Errors, in order: [`ErrorKind::BadCtlrHndl`], [`ErrorKind::BadAddr`] (null),
     /// [`ErrorKind::BadLength`] (0), [`ErrorKind::BadMemAlignment`] (`vaddr` or `size` not
-    /// page aligned), [`ErrorKind::BadAddr`] (range not mapped), then resource errors.
+    /// page aligned), [`ErrorKind::BadAddr`] (range not mapped), [`ErrorKind::PermDenied`]
+    /// (range not writable), then resource errors.
     ///
     /// # Safety
     /// `vaddr..vaddr+size` must be readable and writable memory of this process (for
@@ -325,7 +326,8 @@ impl ExportSegment {
     /// detached (private memory keeping its contents). Rebinding to the current address is
     /// a no-op. Errors, in order: [`ErrorKind::BadSegHndl`], [`ErrorKind::BadAddr`] (null),
     /// [`ErrorKind::RebindNotAllowed`], [`ErrorKind::NotCreator`], [`ErrorKind::BadLength`]
-    /// (≠ size), [`ErrorKind::BadAddr`] (not page aligned, or not mapped).
+    /// (≠ size), [`ErrorKind::BadAddr`] (not page aligned, or not mapped),
+    /// [`ErrorKind::PermDenied`] (not writable).
     ///
     /// # Safety
     /// As for [`create_in_place`](Self::create_in_place), for the new range.

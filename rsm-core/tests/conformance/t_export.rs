@@ -120,6 +120,21 @@ fn create_errors() {
             )),
             ErrorKind::BadAddr
         );
+        // Read-only memory cannot be exported (importers would write it): PERM_DENIED,
+        // and the range is left as it was.
+        buf.write(7);
+        assert_eq!(libc::mprotect(buf.cast(), 2 * PS, libc::PROT_READ), 0);
+        assert_eq!(
+            kind(ExportSegment::create_in_place(
+                &c,
+                buf,
+                2 * PS,
+                ExportFlags::NONE
+            )),
+            ErrorKind::PermDenied
+        );
+        assert_eq!(buf.read_volatile(), 7);
+        assert!(ns.names().is_empty());
         libc::munmap(buf.cast(), 4 * PS);
     }
     c.release().unwrap();
@@ -375,6 +390,8 @@ fn rebind_checks_and_contents() {
             kind(s.rebind_in_place(b.add(1), 2 * PS)),
             ErrorKind::BadAddr
         );
+        assert_eq!(libc::mprotect(b.cast(), 2 * PS, libc::PROT_READ), 0);
+        assert_eq!(kind(s.rebind_in_place(b, 2 * PS)), ErrorKind::PermDenied);
         no_access(b, 2 * PS);
         assert_eq!(kind(s.rebind_in_place(b, 2 * PS)), ErrorKind::BadAddr);
         libc::munmap(b.cast(), 2 * PS);

@@ -195,6 +195,23 @@ impl ShmExport {
             };
             RsmError::os(kind, op, format!("cannot read the range at {:p}", ptr), &e)
         })?;
+        // The range must be writable too (importers will write it): the reference's page
+        // locking refuses read-only memory with PERM_DENIED. Reading the same bytes back
+        // into it tests that without changing it (and without faulting).
+        // SAFETY: as above; the kernel reports a read-only range as EFAULT.
+        unsafe { sys::pread_raw(file, ptr.as_ptr(), size, ps) }.map_err(|e| {
+            let kind = if e.raw_os_error() == Some(libc::EFAULT) {
+                ErrorKind::PermDenied
+            } else {
+                ErrorKind::InsufficientMem
+            };
+            RsmError::os(
+                kind,
+                op,
+                format!("the range at {:p} is not writable", ptr),
+                &e,
+            )
+        })?;
         // SAFETY: same contract: the range stays mapped by the caller while exported.
         let r = unsafe { Region::borrowed(ptr, size) };
         r.map_fixed(file, ps, true).map_err(|e| {
