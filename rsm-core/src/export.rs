@@ -79,14 +79,17 @@ impl ExportSegment {
         mem: ExportMem,
         flags: ExportFlags,
     ) -> Result<ExportSegment> {
-        let ex = ctrl.transport().export(size, mem, flags)?;
+        // Read once: the control page (importers' view) and the file mode (the kernel's)
+        // must agree even if another thread changes the umask meanwhile.
+        let create_mode = 0o777 & !sys::umask();
+        let ex = ctrl.transport().export(size, mem, flags, create_mode)?;
         Ok(ExportSegment {
             ctrl: ctrl.clone(),
             ex,
             size,
             flags,
             creator: sys::getpid(),
-            create_mode: 0o777 & !sys::umask(),
+            create_mode,
             st: Mutex::new(Phase::Created),
             polls: PollRefs::default(),
             held: Held::default(),

@@ -518,11 +518,12 @@ impl ImportSegment {
         Ok(offset as usize)
     }
 
-    fn finish_map(&self, r: &Arc<Region>, off: usize, len: usize) {
+    /// Records the explicit mapping `r` of `len` bytes at `off` (under the slow lock).
+    fn finish_map(&self, ex: &mut Option<Arc<Region>>, r: Arc<Region>, off: usize, len: usize) {
+        *ex = Some(r);
         self.sh.win_off.store(off, Ordering::Relaxed);
         self.sh.win_len.store(len, Ordering::Relaxed);
         self.sh.state.store(EXPLICIT_MAP, Ordering::Release);
-        let _ = r;
     }
 
     /// `rsm_memseg_import_map`: maps `len` bytes from `offset` (page aligned) with `perm`
@@ -543,8 +544,7 @@ impl ImportSegment {
             .sh
             .remote
             .map(off, len, perm, std::ptr::null_mut(), false)?;
-        *ex = Some(r.clone());
-        self.finish_map(&r, off, len);
+        self.finish_map(&mut ex, r.clone(), off, len);
         Ok(MemView::new(
             r,
             len,
@@ -578,8 +578,7 @@ impl ImportSegment {
         let off = self.map_checks(OP, perm, offset, len, fixed.then_some(addr))?;
         let r = self.sh.remote.map(off, len, perm, addr, fixed)?;
         let p = r.as_ptr();
-        *ex = Some(r.clone());
-        self.finish_map(&r, off, len);
+        self.finish_map(&mut ex, r, off, len);
         Ok(p)
     }
 

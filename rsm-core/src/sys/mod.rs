@@ -424,12 +424,6 @@ pub(crate) fn self_start_time() -> u64 {
     c.1
 }
 
-/// Real user id, effective user id, real group id.
-pub(crate) fn ids() -> (u32, u32, u32) {
-    // SAFETY: these calls cannot fail and have no preconditions.
-    unsafe { (libc::getuid(), libc::geteuid(), libc::getgid()) }
-}
-
 /// Effective uid and gid (the credentials the kernel checks file access with).
 pub(crate) fn effective_ids() -> (u32, u32) {
     // SAFETY: these calls cannot fail and have no preconditions.

@@ -101,8 +101,7 @@ impl ShmExport {
         })?;
         let ctl = Region::map_shared(&file, 0, ps, true)
             .map_err(|e| RsmError::os(mem_kind(&e), OP, "cannot map the control page", &e))?;
-        let (_, euid, _) = sys::ids();
-        let (_, egid) = sys::effective_ids();
+        let (euid, egid) = sys::effective_ids();
         let c = CtlPage::of(&ctl);
         c.version.store(layout::LAYOUT_VERSION, Ordering::Relaxed);
         c.flags.store(ctl_flags, Ordering::Relaxed);
@@ -126,9 +125,9 @@ impl ShmExport {
         size: usize,
         mem: crate::transport::ExportMem,
         ctl_flags: u32,
+        create_mode: u32,
     ) -> Result<ShmExport> {
         const OP: &str = "export_create";
-        let create_mode = 0o777 & !sys::umask();
         let fifo_name = names::export_fifo(&cfg);
         let fifo = sys::make_fifo(&cfg.shm_dir.join(&fifo_name), 0o600).map_err(|e| {
             RsmError::os(

@@ -213,7 +213,7 @@ impl ShmRemote {
                     ),
                 )
             })?;
-        let (_, euid, _) = sys::ids();
+        let (euid, _) = sys::effective_ids();
         let class = acl::Class::of(
             c.owner_uid.load(Ordering::Relaxed),
             c.owner_gid.load(Ordering::Relaxed),
