@@ -87,6 +87,7 @@ pub struct Peer {
 pub struct PeerOpts<'a> {
     pub ns: &'a Ns,
     pub uid: Option<u32>,
+    pub gid: Option<u32>,
     pub env: Vec<(&'static str, String)>,
 }
 
@@ -95,11 +96,18 @@ impl<'a> PeerOpts<'a> {
         PeerOpts {
             ns,
             uid: None,
+            gid: None,
             env: Vec::new(),
         }
     }
+    /// Runs the peer as `uid` (and, unless [`gid`](Self::gid) says otherwise, as group
+    /// `uid`), without supplementary groups.
     pub fn uid(mut self, uid: u32) -> Self {
         self.uid = Some(uid);
+        self
+    }
+    pub fn gid(mut self, gid: u32) -> Self {
+        self.gid = Some(gid);
         self
     }
     pub fn env(mut self, k: &'static str, v: impl Into<String>) -> Self {
@@ -136,7 +144,7 @@ impl<'a> PeerOpts<'a> {
             cmd.env(k, v);
         }
         if let Some(uid) = self.uid {
-            cmd.uid(uid).gid(uid);
+            cmd.uid(uid).gid(self.gid.unwrap_or(uid));
         }
         let mut child = cmd.spawn().expect("spawn peer");
         let stdout = child.stdout.take().expect("stdout");

@@ -529,6 +529,25 @@ fn foreign_file_under_a_segment_name() {
 }
 
 #[test]
+fn no_descriptor_or_mapping_leaks() {
+    // Counted in a peer: this test process runs other tests on other threads.
+    let ns = Ns::new("ex_leak");
+    let mut p = Peer::spawn(&ns);
+    let v: Vec<usize> = p
+        .ok("leakcheck 20")
+        .iter()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(
+        (v[1], v[3]),
+        (v[0], v[2]),
+        "fds before/after, maps before/after"
+    );
+    p.quit();
+    ns.finish();
+}
+
+#[test]
 fn view_futex_across_processes() {
     let ns = Ns::new("ex_futex");
     let c = ns.ctrl();
