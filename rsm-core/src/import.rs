@@ -442,7 +442,13 @@ impl ImportSegment {
         let mut ex = self.sh.slow();
         match self.sh.state.load(Ordering::Acquire) {
             DISCONNECTED => return Err(err(ErrorKind::BadSegHndl, OP, "already disconnected")),
-            EXPLICIT_MAP => return Err(err(ErrorKind::SegStillMapped, OP, "unmap first")),
+            EXPLICIT_MAP => {
+                return Err(err(
+                    ErrorKind::SegStillMapped,
+                    OP,
+                    "the segment is mapped explicitly (map); unmap it first",
+                ));
+            }
             _ => {}
         }
         if self.sh.polls.count() > 0 {
@@ -590,7 +596,11 @@ impl ImportSegment {
         let mut ex = self.sh.slow();
         match self.sh.state.load(Ordering::Acquire) {
             DISCONNECTED => Err(disconnected(OP)),
-            CONNECTED => Err(err(ErrorKind::SegNotMapped, OP, "not mapped")),
+            CONNECTED => Err(err(
+                ErrorKind::SegNotMapped,
+                OP,
+                "the segment is not mapped (neither by map nor by a transfer)",
+            )),
             IMPLICIT_MAP => {
                 self.sh.state.store(CONNECTED, Ordering::Release);
                 Ok(())

@@ -73,8 +73,9 @@ impl LocalMemory {
     /// or wrapping around the address space).
     ///
     /// # Safety
-    /// `vaddr..vaddr+len` must stay valid for reads and writes while the handle exists, and
-    /// nothing else may access it during a putv/getv that uses the handle.
+    /// `vaddr..vaddr+len` must stay valid for reads and writes while the handle exists;
+    /// nothing else may access it during a putv/getv that uses the handle, nor write it
+    /// while a slice from [`as_slice`](Self::as_slice) is alive.
     #[allow(unsafe_code)]
     pub unsafe fn from_raw(ctrl: &Controller, vaddr: *mut u8, len: usize) -> Result<LocalMemory> {
         const OP: &str = "create_localmemory_handle";

@@ -66,8 +66,10 @@ impl CtlPage {
     /// The control page at the start of `r` (which must be at least a page long).
     pub(crate) fn of(r: &Region) -> &CtlPage {
         debug_assert!(r.len() >= std::mem::size_of::<CtlPage>());
-        // SAFETY: the region is page aligned, mapped for its whole length (≥ the struct
-        // size, checked above) and outlives the returned reference; every field is an
+        // SAFETY: every caller passes its mapping of page 0 of a data file: page aligned,
+        // one page long (≥ 4096 ≥ the struct size, asserted at compile time above; the
+        // debug assertion re-checks the length), and alive as long as the returned
+        // reference (it borrows the region). Every field is an
         // atomic, so shared access from several processes is sound, and atomic loads of
         // these sizes are plain loads that also work on a read-only mapping.
         unsafe { &*(r.as_ptr() as *const CtlPage) }
