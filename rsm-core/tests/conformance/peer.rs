@@ -244,6 +244,39 @@ impl State {
                 String::new()
             }
             "fork" => fork_op(self.ex(a[1]), a[2]).to_string(),
+            "forkdrop" => {
+                // A forked child drops (destroys/disconnects by Drop) every handle it
+                // inherited, then exits; returns its exit code.
+                // SAFETY: the peer runs its commands on one thread; the child only drops
+                // its copies of the handles and `_exit`s.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0);
+                if pid == 0 {
+                    drop(std::mem::take(self));
+                    // SAFETY: leaving the child without running anything else.
+                    unsafe { libc::_exit(0) };
+                }
+                let mut st = 0;
+                // SAFETY: waiting for our own child.
+                unsafe { libc::waitpid(pid, &mut st, 0) };
+                libc::WEXITSTATUS(st).to_string()
+            }
+            "pollready" => {
+                // revents of a plain poll(2), timeout 0, on a handle's pollfd.
+                let mut pfd = if a[1] == "e" {
+                    self.ex(a[2]).get_pollfd()?
+                } else {
+                    self.im(a[2]).get_pollfd()?
+                };
+                // SAFETY: a valid one-element pollfd array.
+                unsafe { libc::poll(&mut pfd, 1, 0) };
+                if a[1] == "e" {
+                    self.ex(a[2]).release_pollfd()?;
+                } else {
+                    self.im(a[2]).release_pollfd()?;
+                }
+                pfd.revents.to_string()
+            }
             "rawopen" => {
                 let path =
                     std::path::Path::new(&std::env::var("RSM_SHM_DIR").unwrap()).join(format!(

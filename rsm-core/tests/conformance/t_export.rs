@@ -370,6 +370,31 @@ fn not_creator_after_fork() {
 }
 
 #[test]
+fn a_forked_child_dropping_its_handles_leaves_the_parents_alone() {
+    let ns = Ns::new("ex_forkdrop");
+    let mut p = Peer::spawn(&ns);
+    p.ok("create 4096 0");
+    let id = p.num("publish 0 0");
+    p.ok(&format!("connect {id:#x} 600"));
+    p.ok("bar 0");
+    assert_eq!(p.ok("forkdrop"), vec!["0"]);
+    // No spurious readiness on the parent's event FIFOs, nothing unpublished or removed.
+    assert_eq!(p.ok("pollready e 0"), vec!["0"]);
+    assert_eq!(p.ok("pollready i 0"), vec!["0"]);
+    p.ok("put 0 0 2a");
+    assert_eq!(p.ok("view_read 0 0 1"), vec!["2a"]);
+    p.ok("ipost 0 0");
+    p.ok("ewait 0 5000");
+    p.ok("epost 0 0");
+    p.ok("iwait 0 5000");
+    assert_eq!(ns.names().len(), 3, "{:?}", ns.names());
+    p.ok("disconnect 0");
+    p.ok("destroy 0");
+    p.quit();
+    ns.finish();
+}
+
+#[test]
 fn rebind_checks_and_contents() {
     let ns = Ns::new("ex_rebind");
     let c = ns.ctrl();

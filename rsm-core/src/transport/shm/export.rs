@@ -553,8 +553,12 @@ impl Exported for ShmExport {
             let _ = st.mem.detach(true);
         }
         // Wake a thread of ours blocked in signal_wait: it finds the segment destroyed.
+        // (Not from a forked child: the FIFO is the parent's, whose waiters must not be
+        // disturbed.)
         self.destroyed.store(true, Ordering::Release);
-        let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        if owner {
+            let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        }
     }
 
     fn local(&self) -> Arc<Region> {

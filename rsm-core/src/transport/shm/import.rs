@@ -537,7 +537,9 @@ impl Remote for ShmRemote {
         if self.disconnected.swap(true, Ordering::AcqRel) {
             return;
         }
-        if owner && self.creator == sys::getpid() {
+        // A forked child's copy of the handle touches nothing the parent still uses.
+        let mine = owner && self.creator == sys::getpid();
+        if mine {
             let _ = std::fs::remove_file(&self.fifo_path);
             if !self.peer.alive_now() {
                 let _ = self.dead("import_disconnect");
@@ -550,7 +552,9 @@ impl Remote for ShmRemote {
         }
         let _ = self.ctl.detach(false);
         // Wake a thread of ours blocked in signal_wait: it finds the handle disconnected.
-        let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        if mine {
+            let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        }
     }
 }
 
