@@ -434,9 +434,9 @@ impl ImportSegment {
         self.sh.remote.check()
     }
 
-    /// `rsm_memseg_import_disconnect`. Errors: [`ErrorKind::BadSegHndl`],
+    /// `rsm_memseg_import_disconnect`. Errors, in order: [`ErrorKind::BadSegHndl`],
     /// [`ErrorKind::SegStillMapped`] (explicitly mapped; an implicit mapping is dropped
-    /// silently), [`ErrorKind::PollfdInUse`].
+    /// silently — also when the next check fails), [`ErrorKind::PollfdInUse`].
     pub fn disconnect(&self) -> Result<()> {
         const OP: &str = "import_disconnect";
         let mut ex = self.sh.slow();
@@ -449,6 +449,9 @@ impl ImportSegment {
                     "the segment is mapped explicitly (map); unmap it first",
                 ));
             }
+            // As the reference: the implicit mapping goes first, whatever happens next
+            // (a refusal below leaves the handle connected and unmapped).
+            IMPLICIT_MAP => self.sh.state.store(CONNECTED, Ordering::Release),
             _ => {}
         }
         if self.sh.polls.count() > 0 {

@@ -368,8 +368,11 @@ fn modes_and_disconnected_handle() {
     im.set_mode(BarrierMode::Implicit).unwrap();
     assert_eq!(kind(im.put(0, b"i")), ErrorKind::BarrierUninitialized);
     assert_eq!(kind(BarrierMode::from_raw(2)), ErrorKind::BadMode);
+    assert!(im.is_mapped(), "mapped implicitly by the put");
     let pfd = im.get_pollfd().unwrap();
     assert_eq!(kind(im.disconnect()), ErrorKind::PollfdInUse);
+    // The reference drops the implicit mapping before it looks at the poll references.
+    assert!(!im.is_mapped());
     im.release_pollfd().unwrap();
     let _ = pfd;
     im.disconnect().unwrap();
