@@ -237,7 +237,13 @@ impl State {
                     im.lock(lk, Some(Duration::from_secs(20)))?;
                     let mut v = [0u64];
                     im.get64(ctr, &mut v)?;
-                    std::thread::yield_now();
+                    // Widen the window between read and write (two processes inside it
+                    // at once would lose an update). A spin, not a yield: on a starved
+                    // machine every yield can cost a whole scheduling period, which turned
+                    // this loop into minutes.
+                    for _ in 0..500 {
+                        std::hint::spin_loop();
+                    }
                     im.put64(ctr, &[v[0] + 1])?;
                     im.unlock(lk)?;
                 }
