@@ -79,14 +79,17 @@ impl ExportSegment {
         mem: ExportMem,
         flags: ExportFlags,
     ) -> Result<ExportSegment> {
-        let ex = ctrl.transport().export(size, mem, flags)?;
+        // Read once: the control page (importers' view) and the file mode (the kernel's)
+        // must agree even if another thread changes the umask meanwhile.
+        let create_mode = 0o777 & !sys::umask();
+        let ex = ctrl.transport().export(size, mem, flags, create_mode)?;
         Ok(ExportSegment {
             ctrl: ctrl.clone(),
             ex,
             size,
             flags,
             creator: sys::getpid(),
-            create_mode: 0o777 & !sys::umask(),
+            create_mode,
             st: Mutex::new(Phase::Created),
             polls: PollRefs::default(),
             held: Held::default(),
@@ -112,7 +115,8 @@ impl ExportSegment {
     ///
     /// Errors, in order: [`ErrorKind::BadCtlrHndl`], [`ErrorKind::BadAddr`] (null),
     /// [`ErrorKind::BadLength`] (0), [`ErrorKind::BadMemAlignment`] (`vaddr` or `size` not
-    /// page aligned), [`ErrorKind::BadAddr`] (range not mapped), then resource errors.
+    /// page aligned), [`ErrorKind::BadAddr`] (range not mapped), [`ErrorKind::PermDenied`]
+    /// (range not writable), then resource errors.
     ///
     /// # Safety
     /// `vaddr..vaddr+size` must be readable and writable memory of this process (for
@@ -325,7 +329,8 @@ impl ExportSegment {
     /// detached (private memory keeping its contents). Rebinding to the current address is
     /// a no-op. Errors, in order: [`ErrorKind::BadSegHndl`], [`ErrorKind::BadAddr`] (null),
     /// [`ErrorKind::RebindNotAllowed`], [`ErrorKind::NotCreator`], [`ErrorKind::BadLength`]
-    /// (≠ size), [`ErrorKind::BadAddr`] (not page aligned, or not mapped).
+    /// (≠ size), [`ErrorKind::BadAddr`] (not page aligned, or not mapped),
+    /// [`ErrorKind::PermDenied`] (not writable).
     ///
     /// # Safety
     /// As for [`create_in_place`](Self::create_in_place), for the new range.

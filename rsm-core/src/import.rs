@@ -55,11 +55,7 @@ impl ImportShared {
 
     pub(crate) fn connected(&self, op: &'static str) -> Result<()> {
         if self.state.load(Ordering::Acquire) == DISCONNECTED {
-            Err(err(
-                ErrorKind::BadSegHndl,
-                op,
-                "import segment disconnected",
-            ))
+            Err(disconnected(op))
         } else {
             Ok(())
         }
@@ -73,14 +69,22 @@ impl ImportShared {
         }
     }
 
-    /// Steps 3–9 of SPEC.md §4.5 for a transfer of `len` bytes at `off` in `item`-byte
+    /// Steps 4–9 of SPEC.md §4.5 for a transfer of `len` bytes at `off` in `item`-byte
     /// units needing `need`; returns the offset and whether the barrier mode is implicit.
+    ///
+    /// Range errors follow the reference: a mapped handle (explicitly, or implicitly by
+    /// the first transfer when the controller needs a mapping for put/get) is limited to
+    /// its window, `BadOffset` outside; a handle that is only connected (a controller that
+    /// transfers without mapping) reports `BadLength` past the end of the segment.
+    ///
+    /// `len` is a `u128` so that a C caller's `rep_cnt × item size` cannot overflow
+    /// before the range check refuses it.
     #[inline]
     fn begin(
         &self,
         op: &'static str,
         off: u64,
-        len: usize,
+        len: u128,
         item: usize,
         need: Permission,
     ) -> Result<(usize, bool)> {
@@ -93,20 +97,30 @@ impl ImportShared {
         }
         let mut st = self.state.load(Ordering::Acquire);
         if st == DISCONNECTED {
-            return Err(err(
-                ErrorKind::BadSegHndl,
-                op,
-                "import segment disconnected",
-            ));
+            return Err(disconnected(op));
         }
         if st == CONNECTED && self.caps.putget_map_required {
-            st = self.implicit_map();
+            st = self.implicit_map(op)?;
         }
         self.need_perm(op, need)?;
-        let end = off as u128 + len as u128;
-        if st == EXPLICIT_MAP {
-            let wo = self.win_off.load(Ordering::Relaxed) as u128;
-            let wl = self.win_len.load(Ordering::Relaxed) as u128;
+        let end = off as u128 + len;
+        if st == CONNECTED {
+            if end > self.size as u128 {
+                return Err(err(
+                    ErrorKind::BadLength,
+                    op,
+                    format!("{len} bytes at {off} exceed the {}-byte segment", self.size),
+                ));
+            }
+        } else {
+            let (wo, wl) = if st == EXPLICIT_MAP {
+                (
+                    self.win_off.load(Ordering::Relaxed) as u128,
+                    self.win_len.load(Ordering::Relaxed) as u128,
+                )
+            } else {
+                (0, self.size as u128)
+            };
             if (off as u128) < wo || end > wo + wl {
                 return Err(err(
                     ErrorKind::BadOffset,
@@ -114,13 +128,6 @@ impl ImportShared {
                     format!("{len} bytes at {off} are outside the mapped window {wo}+{wl}"),
                 ));
             }
-        }
-        if end > self.size as u128 {
-            return Err(err(
-                ErrorKind::BadLength,
-                op,
-                format!("{len} bytes at {off} exceed the {}-byte segment", self.size),
-            ));
         }
         let implicit = self.is_implicit();
         if implicit && self.barrier.load(Ordering::Relaxed) == 0 {
@@ -204,17 +211,22 @@ impl ImportShared {
         Ok(())
     }
 
-    /// Connected → implicitly mapped (the whole segment; SPEC.md §4.5 step 6).
+    /// Connected → implicitly mapped (the whole segment; SPEC.md §4.5 step 6, §4.6 step
+    /// 5). As the reference's implicit `mmap`, this fails with `ConnAborted` on a lost
+    /// connection (the handle stays connected-only). Returns the new state (another
+    /// thread may have mapped meanwhile).
     #[cold]
-    pub(crate) fn implicit_map(&self) -> u8 {
+    pub(crate) fn implicit_map(&self, op: &'static str) -> Result<u8> {
+        self.remote.check().map_err(|e| e.with_op(op))?;
         match self.state.compare_exchange(
             CONNECTED,
             IMPLICIT_MAP,
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => IMPLICIT_MAP,
-            Err(now) => now,
+            Ok(_) => Ok(IMPLICIT_MAP),
+            Err(DISCONNECTED) => Err(disconnected(op)),
+            Err(now) => Ok(now),
         }
     }
 
@@ -422,15 +434,24 @@ impl ImportSegment {
         self.sh.remote.check()
     }
 
-    /// `rsm_memseg_import_disconnect`. Errors: [`ErrorKind::BadSegHndl`],
+    /// `rsm_memseg_import_disconnect`. Errors, in order: [`ErrorKind::BadSegHndl`],
     /// [`ErrorKind::SegStillMapped`] (explicitly mapped; an implicit mapping is dropped
-    /// silently), [`ErrorKind::PollfdInUse`].
+    /// silently — also when the next check fails), [`ErrorKind::PollfdInUse`].
     pub fn disconnect(&self) -> Result<()> {
         const OP: &str = "import_disconnect";
         let mut ex = self.sh.slow();
         match self.sh.state.load(Ordering::Acquire) {
             DISCONNECTED => return Err(err(ErrorKind::BadSegHndl, OP, "already disconnected")),
-            EXPLICIT_MAP => return Err(err(ErrorKind::SegStillMapped, OP, "unmap first")),
+            EXPLICIT_MAP => {
+                return Err(err(
+                    ErrorKind::SegStillMapped,
+                    OP,
+                    "the segment is mapped explicitly (map); unmap it first",
+                ));
+            }
+            // As the reference: the implicit mapping goes first, whatever happens next
+            // (a refusal below leaves the handle connected and unmapped).
+            IMPLICIT_MAP => self.sh.state.store(CONNECTED, Ordering::Release),
             _ => {}
         }
         if self.sh.polls.count() > 0 {
@@ -463,13 +484,7 @@ impl ImportSegment {
                     "already mapped (explicitly or by an earlier put/get); unmap first",
                 ));
             }
-            DISCONNECTED => {
-                return Err(err(
-                    ErrorKind::BadSegHndl,
-                    op,
-                    "import segment disconnected",
-                ));
-            }
+            DISCONNECTED => return Err(disconnected(op)),
             _ => {}
         }
         if perm > PERM_RDWR {
@@ -512,11 +527,12 @@ impl ImportSegment {
         Ok(offset as usize)
     }
 
-    fn finish_map(&self, r: &Arc<Region>, off: usize, len: usize) {
+    /// Records the explicit mapping `r` of `len` bytes at `off` (under the slow lock).
+    fn finish_map(&self, ex: &mut Option<Arc<Region>>, r: Arc<Region>, off: usize, len: usize) {
+        *ex = Some(r);
         self.sh.win_off.store(off, Ordering::Relaxed);
         self.sh.win_len.store(len, Ordering::Relaxed);
         self.sh.state.store(EXPLICIT_MAP, Ordering::Release);
-        let _ = r;
     }
 
     /// `rsm_memseg_import_map`: maps `len` bytes from `offset` (page aligned) with `perm`
@@ -537,8 +553,7 @@ impl ImportSegment {
             .sh
             .remote
             .map(off, len, perm, std::ptr::null_mut(), false)?;
-        *ex = Some(r.clone());
-        self.finish_map(&r, off, len);
+        self.finish_map(&mut ex, r.clone(), off, len);
         Ok(MemView::new(
             r,
             len,
@@ -572,8 +587,7 @@ impl ImportSegment {
         let off = self.map_checks(OP, perm, offset, len, fixed.then_some(addr))?;
         let r = self.sh.remote.map(off, len, perm, addr, fixed)?;
         let p = r.as_ptr();
-        *ex = Some(r.clone());
-        self.finish_map(&r, off, len);
+        self.finish_map(&mut ex, r, off, len);
         Ok(p)
     }
 
@@ -584,12 +598,12 @@ impl ImportSegment {
         const OP: &str = "import_unmap";
         let mut ex = self.sh.slow();
         match self.sh.state.load(Ordering::Acquire) {
-            DISCONNECTED => Err(err(
-                ErrorKind::BadSegHndl,
+            DISCONNECTED => Err(disconnected(OP)),
+            CONNECTED => Err(err(
+                ErrorKind::SegNotMapped,
                 OP,
-                "import segment disconnected",
+                "the segment is not mapped (neither by map nor by a transfer)",
             )),
-            CONNECTED => Err(err(ErrorKind::SegNotMapped, OP, "not mapped")),
             IMPLICIT_MAP => {
                 self.sh.state.store(CONNECTED, Ordering::Release);
                 Ok(())
@@ -628,25 +642,33 @@ impl ImportSegment {
 
     #[inline]
     fn put_items(&self, op: &'static str, off: u64, bytes: &[u8], item: usize) -> Result<()> {
-        let (o, implicit) = self.sh.begin(op, off, bytes.len(), item, PERM_WRITE)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, bytes.len() as u128, item, PERM_WRITE)?;
         self.sh.transfer_put(op, implicit, o, bytes, item)
     }
 
     #[inline]
     fn get_items(&self, op: &'static str, off: u64, bytes: &mut [u8], item: usize) -> Result<()> {
-        let (o, implicit) = self.sh.begin(op, off, bytes.len(), item, PERM_READ)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, bytes.len() as u128, item, PERM_READ)?;
         self.sh.transfer_get(op, implicit, o, bytes, item)
     }
 
     /// `rsm_memseg_import_put`: copies `src` to segment offset `off`.
     ///
     /// Errors, in order (SPEC.md §4.5): [`ErrorKind::BadSegHndl`] (disconnected),
+    /// [`ErrorKind::ConnAborted`] (the first transfer of a handle that is not mapped yet
+    /// maps it implicitly, which fails on a lost connection),
     /// [`ErrorKind::PermDenied`] (connected without write permission),
-    /// [`ErrorKind::BadOffset`] (outside the explicitly mapped window),
-    /// [`ErrorKind::BadLength`] (beyond the segment), [`ErrorKind::BarrierUninitialized`]
-    /// (implicit mode without a barrier), [`ErrorKind::ConnAborted`] (implicit mode: the
-    /// exporter unpublished/destroyed the segment or died; nothing reaches its memory).
-    /// Out-of-range requests never touch memory.
+    /// [`ErrorKind::BadOffset`] (outside the mapped window: the explicit mapping, or the
+    /// whole segment once mapped implicitly), [`ErrorKind::BadLength`] (beyond the
+    /// segment, on a controller that does not map for put/get: `RSM_LOOPBACK_MAP=0`),
+    /// [`ErrorKind::BarrierUninitialized`] (implicit mode without a barrier),
+    /// [`ErrorKind::ConnAborted`] (implicit mode: the exporter unpublished/destroyed the
+    /// segment or died; nothing reaches its memory). Out-of-range requests never touch
+    /// memory.
     #[inline]
     pub fn put(&self, off: u64, src: &[u8]) -> Result<()> {
         self.put_items("import_put", off, src, 1)
@@ -703,18 +725,25 @@ impl ImportSegment {
     /// The C forms of put/get: `item` bytes per element (1, 2, 4 or 8), `rep` elements,
     /// from/to a raw local pointer. Checks NULL ([`ErrorKind::BadAddr`]) and the pointer's
     /// alignment to `item` ([`ErrorKind::BadMemAlignment`]) before the checks of
-    /// [`put`](Self::put). For the byte forms (`put`/`put8`) `item` is 1 and `rep` is the
-    /// length.
+    /// [`put`](Self::put) (which include the range: `item × rep` bytes, whatever their
+    /// number, are refused before the local memory is touched). For the byte forms
+    /// (`put`/`put8`) `item` is 1 and `rep` is the length. An `item` other than 1, 2, 4
+    /// or 8 is [`ErrorKind::BadArgsErrors`].
     ///
     /// # Safety
     /// `src` must be valid for reading `item * rep` bytes for the duration of the call.
     #[allow(unsafe_code)]
     pub unsafe fn put_raw(&self, off: u64, src: *const u8, item: usize, rep: usize) -> Result<()> {
         let op = raw_op(true, item);
-        let len = raw_checks(op, src as usize, item, rep)?;
-        // SAFETY: non-null (checked) and valid for `len` bytes (the caller's contract).
-        let s = unsafe { std::slice::from_raw_parts(src, len) };
-        self.put_items(op, off, s, item)
+        raw_checks(op, src as usize, item)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, rep as u128 * item as u128, item, PERM_WRITE)?;
+        // SAFETY: non-null (checked); `item * rep` fits in the segment (checked by `begin`),
+        // so it neither overflows nor exceeds `isize::MAX`; the caller vouches that `src`
+        // is readable for that many bytes.
+        let s = unsafe { std::slice::from_raw_parts(src, item * rep) };
+        self.sh.transfer_put(op, implicit, o, s, item)
     }
 
     /// The C forms of get; see [`put_raw`](Self::put_raw).
@@ -725,10 +754,14 @@ impl ImportSegment {
     #[allow(unsafe_code)]
     pub unsafe fn get_raw(&self, off: u64, dst: *mut u8, item: usize, rep: usize) -> Result<()> {
         let op = raw_op(false, item);
-        let len = raw_checks(op, dst as usize, item, rep)?;
-        // SAFETY: non-null (checked), valid and exclusive for `len` bytes (the contract).
-        let d = unsafe { std::slice::from_raw_parts_mut(dst, len) };
-        self.get_items(op, off, d, item)
+        raw_checks(op, dst as usize, item)?;
+        let (o, implicit) = self
+            .sh
+            .begin(op, off, rep as u128 * item as u128, item, PERM_READ)?;
+        // SAFETY: as in `put_raw`; the caller vouches that `dst` is writable and exclusive
+        // for `item * rep` bytes.
+        let d = unsafe { std::slice::from_raw_parts_mut(dst, item * rep) };
+        self.sh.transfer_get(op, implicit, o, d, item)
     }
 
     /// `rsm_memseg_import_init_barrier`: creates a barrier and makes it the segment's
@@ -839,6 +872,11 @@ impl ImportSegment {
     }
 }
 
+/// `BadSegHndl` for a handle used after `disconnect`.
+pub(crate) fn disconnected(op: &'static str) -> RsmError {
+    err(ErrorKind::BadSegHndl, op, "import segment disconnected")
+}
+
 fn raw_op(put: bool, item: usize) -> &'static str {
     match (put, item) {
         (true, 2) => "import_put16",
@@ -852,7 +890,8 @@ fn raw_op(put: bool, item: usize) -> &'static str {
     }
 }
 
-fn raw_checks(op: &'static str, addr: usize, item: usize, rep: usize) -> Result<usize> {
+/// Checks of a raw local pointer (SPEC.md §4.5 steps 2–3).
+fn raw_checks(op: &'static str, addr: usize, item: usize) -> Result<()> {
     if addr == 0 {
         return Err(err(ErrorKind::BadAddr, op, "local buffer pointer is null"));
     }
@@ -870,15 +909,7 @@ fn raw_checks(op: &'static str, addr: usize, item: usize, rep: usize) -> Result<
             format!("local buffer {addr:#x} is not {item}-byte aligned"),
         ));
     }
-    rep.checked_mul(item)
-        .filter(|l| *l <= isize::MAX as usize)
-        .ok_or_else(|| {
-            err(
-                ErrorKind::BadLength,
-                op,
-                format!("{rep} items of {item} bytes overflow"),
-            )
-        })
+    Ok(())
 }
 
 impl Drop for ImportSegment {

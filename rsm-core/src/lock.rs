@@ -2,11 +2,12 @@
 //! and swap on 8-byte aligned words, and a lock on a word.
 //!
 //! A lock word holds 0 when free, else the holder's token `pid << 32 | n` (`n` ≠ 0, unique
-//! per acquisition in the holder process). A waiter spins, then yields, then sleeps with
-//! exponential back-off (up to 1 ms); on a single-node controller it breaks a lock whose
-//! holder process no longer exists; it gives up with [`ErrorKind::Timeout`] after its
-//! timeout. The algorithm runs over the backend's atomics, so every backend with atomics
-//! gets locks for free.
+//! per acquisition in the holder process). A waiter spins, then yields (briefly: bounded in
+//! rounds and in time), then sleeps with exponential back-off (up to ~1 ms); on a
+//! single-node controller it breaks a lock whose holder process no longer exists (looked
+//! for after ~1 ms of waiting); it gives up with [`ErrorKind::Timeout`] after its timeout.
+//! The algorithm runs over the backend's atomics, so every backend with atomics gets locks
+//! for free.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,6 +18,17 @@ use std::time::{Duration, Instant};
 use crate::error::{ErrorKind, Result, err};
 use crate::sys;
 use crate::transport::AtomicOp;
+
+/// Spin this many rounds first (the holder is usually about to release).
+const SPIN_ROUNDS: u32 = 32;
+/// Then yield until this round, but for no longer than [`YIELD_FOR`]: on an oversubscribed
+/// machine a single yield can cost a whole scheduling period, and a waiter that keeps
+/// yielding competes with the holder it waits for. Then sleep with back-off (≤ ~1 ms).
+const YIELD_ROUNDS: u32 = 64;
+/// Longest time spent yielding.
+const YIELD_FOR: Duration = Duration::from_micros(500);
+/// Dead holders are looked for once waiting lasted this long (or the yield rounds ran out).
+const DEAD_CHECK_AFTER: Duration = Duration::from_millis(1);
 
 /// A fresh holder token for this process.
 fn token() -> u64 {
@@ -91,11 +103,15 @@ impl Held {
             ));
         }
         let tok = token();
-        let deadline = timeout.map(|t| Instant::now().checked_add(t));
+        let start = Instant::now();
+        let deadline = timeout.map(|t| start.checked_add(t));
         let mut round: u32 = 0;
+        let mut naps: u32 = 0;
         loop {
-            // Dead holders are looked for only once spinning has not helped (a /proc read).
-            if self.attempt(off, tok, break_dead && round >= 64, atomic)? {
+            let waited = start.elapsed();
+            // Dead holders are looked for (a /proc read) only once spinning has not helped.
+            let look_for_dead = break_dead && (round >= YIELD_ROUNDS || waited >= DEAD_CHECK_AFTER);
+            if self.attempt(off, tok, look_for_dead, atomic)? {
                 return Ok(());
             }
             check()?;
@@ -117,13 +133,13 @@ impl Held {
                 }
             };
             round = round.saturating_add(1);
-            if round < 32 {
+            if round < SPIN_ROUNDS {
                 std::hint::spin_loop();
-            } else if round < 64 {
+            } else if round < YIELD_ROUNDS && waited < YIELD_FOR {
                 sys::yield_now();
             } else {
-                let exp = (round - 64).min(10);
-                let mut nap = Duration::from_micros(1 << exp);
+                let mut nap = Duration::from_micros(1 << naps.min(10));
+                naps = naps.saturating_add(1);
                 if let Some(left) = left {
                     nap = nap.min(left);
                 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::controller::Controller;
 use crate::error::{ErrorKind, Result, RsmError, err};
-use crate::import::{CONNECTED, DISCONNECTED, ImportSegment, ImportShared};
+use crate::import::{CONNECTED, DISCONNECTED, ImportSegment, ImportShared, disconnected};
 use crate::sys::region::Region;
 use crate::types::{IMPLICIT_SIGPOST, MAX_SGIOREQS, PERM_READ, PERM_WRITE, SIGPOST_NO_ACCUMULATE};
 
@@ -40,8 +40,25 @@ impl LocalMemory {
             return Err(err(ErrorKind::BadLength, OP, "length is 0"));
         }
         let ps = ctrl.caps().page_size;
-        let mem = Region::anon(len.div_ceil(ps) * ps)
-            .map_err(|e| RsmError::os(ErrorKind::InsufficientMem, OP, "mmap", &e))?;
+        let rounded = len
+            .div_ceil(ps)
+            .checked_mul(ps)
+            .filter(|r| *r <= isize::MAX as usize)
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::InsufficientMem,
+                    OP,
+                    format!("cannot allocate {len} bytes"),
+                )
+            })?;
+        let mem = Region::anon(rounded).map_err(|e| {
+            RsmError::os(
+                ErrorKind::InsufficientMem,
+                OP,
+                format!("cannot allocate {len} bytes"),
+                &e,
+            )
+        })?;
         Ok(LocalMemory {
             ctrl: ctrl.clone(),
             mem,
@@ -52,11 +69,13 @@ impl LocalMemory {
 
     /// `rsm_create_localmemory_handle` on the caller's range. Errors, in order:
     /// [`ErrorKind::BadAddr`] (`vaddr` null or not page aligned), [`ErrorKind::BadCtlrHndl`],
-    /// [`ErrorKind::BadLength`] (0).
+    /// [`ErrorKind::BadLength`] (0, or a range that cannot exist: longer than `isize::MAX`
+    /// or wrapping around the address space).
     ///
     /// # Safety
-    /// `vaddr..vaddr+len` must stay valid for reads and writes while the handle exists, and
-    /// nothing else may access it during a putv/getv that uses the handle.
+    /// `vaddr..vaddr+len` must stay valid for reads and writes while the handle exists;
+    /// nothing else may access it during a putv/getv that uses the handle, nor write it
+    /// while a slice from [`as_slice`](Self::as_slice) is alive.
     #[allow(unsafe_code)]
     pub unsafe fn from_raw(ctrl: &Controller, vaddr: *mut u8, len: usize) -> Result<LocalMemory> {
         const OP: &str = "create_localmemory_handle";
@@ -73,6 +92,13 @@ impl LocalMemory {
         ctrl.usable(OP)?;
         if len == 0 {
             return Err(err(ErrorKind::BadLength, OP, "length is 0"));
+        }
+        if len > isize::MAX as usize || (vaddr as usize).checked_add(len).is_none() {
+            return Err(err(
+                ErrorKind::BadLength,
+                OP,
+                format!("{len} bytes at {vaddr:p} run past the end of the address space"),
+            ));
         }
         Ok(LocalMemory {
             ctrl: ctrl.clone(),
@@ -162,6 +188,30 @@ fn local_bounds(op: &'static str, off: usize, len: usize, have: usize) -> Result
         ));
     }
     Ok(())
+}
+
+/// The local start of a raw (`RSM_VA_TYPE`) entry: `p + off`, refusing a null address
+/// and a range `p + off .. p + off + len` that wraps around the address space
+/// ([`ErrorKind::BadAddr`]).
+fn raw_local(op: &'static str, i: usize, p: *mut u8, off: usize, len: usize) -> Result<*mut u8> {
+    if p.is_null() {
+        return Err(err(
+            ErrorKind::BadAddr,
+            op,
+            format!("entry {i}: local address is null"),
+        ));
+    }
+    match (p as usize)
+        .checked_add(off)
+        .and_then(|start| start.checked_add(len))
+    {
+        Some(_) => Ok(p.wrapping_add(off)),
+        None => Err(err(
+            ErrorKind::BadAddr,
+            op,
+            format!("entry {i}: local range {p:p}+{off}+{len} wraps around the address space"),
+        )),
+    }
 }
 
 /// The local side of a putv entry.
@@ -260,13 +310,9 @@ impl ImportShared {
     /// Checks before the first entry (SPEC.md §4.6 steps 2–5 and permission); returns
     /// whether the barrier mode is implicit.
     fn sg_begin(&self, op: &'static str, n: usize, need: u32) -> Result<bool> {
-        let mut st = self.state.load(Ordering::Acquire);
+        let st = self.state.load(Ordering::Acquire);
         if st == DISCONNECTED {
-            return Err(err(
-                ErrorKind::BadSegHndl,
-                op,
-                "import segment disconnected",
-            ));
+            return Err(disconnected(op));
         }
         if n == 0 || n > MAX_SGIOREQS {
             return Err(err(
@@ -276,14 +322,7 @@ impl ImportShared {
             ));
         }
         if st == CONNECTED && self.caps.scatgath_map_required {
-            st = self.implicit_map();
-            if st == DISCONNECTED {
-                return Err(err(
-                    ErrorKind::BadSegHndl,
-                    op,
-                    "import segment disconnected",
-                ));
-            }
+            self.implicit_map(op)?;
         }
         self.need_perm(op, need)?;
         Ok(self.is_implicit())
@@ -361,7 +400,8 @@ impl ImportSegment {
     ///
     /// On failure the error carries the residual count: entries not completed or not
     /// started. Errors, in order: [`ErrorKind::BadSegHndl`], [`ErrorKind::BadSgio`] (0 or
-    /// more than 16 entries), [`ErrorKind::PermDenied`], then per entry
+    /// more than 16 entries), [`ErrorKind::ConnAborted`] (the implicit mapping of a handle
+    /// not mapped yet fails on a lost connection), [`ErrorKind::PermDenied`], then per entry
     /// [`ErrorKind::BadLocalmemHndl`] (freed handle), [`ErrorKind::BadOffset`] /
     /// [`ErrorKind::BadLength`] (local, then remote range), [`ErrorKind::ConnAborted`]
     /// (implicit mode, connection lost); out-of-range entries never touch memory.
@@ -407,7 +447,9 @@ impl ImportSegment {
     }
 
     /// `rsm_memseg_import_putv` with C-style entries (raw addresses or handles); see
-    /// [`putv`](Self::putv). A null address is [`ErrorKind::BadAddr`].
+    /// [`putv`](Self::putv). A null address, or one whose range would wrap around the
+    /// address space, is [`ErrorKind::BadAddr`]; the remote range is checked before the
+    /// local memory is touched.
     ///
     /// # Safety
     /// Every `Addr` entry must be valid for reading `local_offset + len` bytes.
@@ -417,24 +459,22 @@ impl ImportSegment {
         let sh = &*self.sh;
         sh.sg_run(OP, iov.len(), flags, PERM_WRITE, |i, implicit| {
             let e = iov[i];
-            let src: &[u8] = match e.local {
+            match e.local {
                 RawLocal::Addr(p) => {
-                    if p.is_null() {
-                        return Err(err(
-                            ErrorKind::BadAddr,
-                            OP,
-                            format!("entry {i}: local address is null"),
-                        ));
-                    }
-                    // SAFETY: the caller guarantees `p + local_offset` is readable for `len`.
-                    unsafe { std::slice::from_raw_parts(p.wrapping_add(e.local_offset), e.len) }
+                    let p = raw_local(OP, i, p, e.local_offset, e.len)?;
+                    // The remote range bounds `len` before a slice of that length exists.
+                    let o = sh.remote_bounds(OP, e.remote_offset, e.len)?;
+                    // SAFETY: non-null, no wrap-around, `len` ≤ the segment size (checked
+                    // above); the caller guarantees the range is readable.
+                    let src = unsafe { std::slice::from_raw_parts(p, e.len) };
+                    sh.transfer_put(OP, implicit, o, src, 1)
                 }
                 RawLocal::Handle(h) => {
                     h.check(OP, e.local_offset, e.len)?;
-                    &h.as_slice()[e.local_offset..e.local_offset + e.len]
+                    let src = &h.as_slice()[e.local_offset..e.local_offset + e.len];
+                    sh.sg_put(OP, implicit, e.remote_offset, src)
                 }
-            };
-            sh.sg_put(OP, implicit, e.remote_offset, src)
+            }
         })
     }
 
@@ -450,27 +490,25 @@ impl ImportSegment {
         let sh = &*self.sh;
         sh.sg_run(OP, iov.len(), flags, PERM_READ, |i, implicit| {
             let e = iov[i];
-            let dst: &mut [u8] = match e.local {
+            match e.local {
                 RawLocal::Addr(p) => {
-                    if p.is_null() {
-                        return Err(err(
-                            ErrorKind::BadAddr,
-                            OP,
-                            format!("entry {i}: local address is null"),
-                        ));
-                    }
-                    // SAFETY: the caller guarantees the range is writable and unshared.
-                    unsafe { std::slice::from_raw_parts_mut(p.wrapping_add(e.local_offset), e.len) }
+                    let p = raw_local(OP, i, p, e.local_offset, e.len)?;
+                    // The remote range bounds `len` before a slice of that length exists.
+                    let o = sh.remote_bounds(OP, e.remote_offset, e.len)?;
+                    // SAFETY: non-null, no wrap-around, `len` ≤ the segment size (checked
+                    // above); the caller guarantees the range is writable and unshared.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(p, e.len) };
+                    sh.transfer_get(OP, implicit, o, dst, 1)
                 }
                 RawLocal::Handle(h) => {
                     h.check(OP, e.local_offset, e.len)?;
                     // SAFETY: the caller guarantees nothing else uses the handle's memory
                     // during the call; bounds were checked above.
                     let all = unsafe { h.mem.slice_mut() };
-                    &mut all[e.local_offset..e.local_offset + e.len]
+                    let dst = &mut all[e.local_offset..e.local_offset + e.len];
+                    sh.sg_get(OP, implicit, e.remote_offset, dst)
                 }
-            };
-            sh.sg_get(OP, implicit, e.remote_offset, dst)
+            }
         })
     }
 }

@@ -161,17 +161,22 @@ pub(crate) unsafe fn pwrite_raw(
     Ok(())
 }
 
-/// Reads exactly `buf.len()` bytes at offset `off`.
-pub(crate) fn pread_exact(fd: &OwnedFd, buf: &mut [u8], off: u64) -> io::Result<()> {
+/// Reads exactly `len` bytes of `fd` at offset `off` into the raw address `dst`.
+/// Unmapped or read-only destination memory makes the kernel return `EFAULT`, which is
+/// reported, not faulted.
+///
+/// # Safety
+/// `dst..dst+len` must not be memory that Rust code holds a reference to.
+pub(crate) unsafe fn pread_raw(fd: &OwnedFd, dst: *mut u8, len: usize, off: u64) -> io::Result<()> {
     let mut done = 0usize;
-    while done < buf.len() {
-        let rest = &mut buf[done..];
-        // SAFETY: `rest` is a valid writable slice.
+    while done < len {
+        // SAFETY: the kernel validates the user range itself (EFAULT); no Rust reference
+        // covers it (the caller's contract).
         let n = unsafe {
             libc::pread(
                 fd.as_raw_fd(),
-                rest.as_mut_ptr().cast(),
-                rest.len(),
+                dst.wrapping_add(done).cast(),
+                len - done,
                 (off + done as u64) as libc::off_t,
             )
         };
@@ -188,6 +193,12 @@ pub(crate) fn pread_exact(fd: &OwnedFd, buf: &mut [u8], off: u64) -> io::Result<
         done += n as usize;
     }
     Ok(())
+}
+
+/// Reads exactly `buf.len()` bytes at offset `off`.
+pub(crate) fn pread_exact(fd: &OwnedFd, buf: &mut [u8], off: u64) -> io::Result<()> {
+    // SAFETY: `buf` is a valid writable slice, borrowed exclusively for the call.
+    unsafe { pread_raw(fd, buf.as_mut_ptr(), buf.len(), off) }
 }
 
 /// What `fstat` says about a file.
@@ -411,12 +422,6 @@ pub(crate) fn self_start_time() -> u64 {
         *c = (pid, proc_stat(pid).map(|s| s.0).unwrap_or(0));
     }
     c.1
-}
-
-/// Real user id, effective user id, real group id.
-pub(crate) fn ids() -> (u32, u32, u32) {
-    // SAFETY: these calls cannot fail and have no preconditions.
-    unsafe { (libc::getuid(), libc::geteuid(), libc::getgid()) }
 }
 
 /// Effective uid and gid (the credentials the kernel checks file access with).

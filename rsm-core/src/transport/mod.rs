@@ -129,8 +129,15 @@ pub(crate) trait Transport: Send + Sync + Debug {
     fn caps(&self) -> Caps;
     /// Attributes reported by `rsm_get_controller_attr`.
     fn attr(&self) -> ControllerAttr;
-    /// Creates an export segment of `size` bytes (validated: non-zero, page multiple).
-    fn export(&self, size: usize, mem: ExportMem, flags: ExportFlags) -> Result<Arc<dyn Exported>>;
+    /// Creates an export segment of `size` bytes (validated: non-zero, page multiple);
+    /// `create_mode` is the creator's `0777 & !umask` (SPEC.md §5.4 `mode_E`).
+    fn export(
+        &self,
+        size: usize,
+        mem: ExportMem,
+        flags: ExportFlags,
+        create_mode: u32,
+    ) -> Result<Arc<dyn Exported>>;
     /// Connects to segment `id` on `node` asking for `perm` (validated: ⊆ 0600).
     fn connect(&self, node: NodeId, id: SegmentId, perm: Permission) -> Result<Arc<dyn Remote>>;
 }

@@ -87,6 +87,7 @@ pub struct Peer {
 pub struct PeerOpts<'a> {
     pub ns: &'a Ns,
     pub uid: Option<u32>,
+    pub gid: Option<u32>,
     pub env: Vec<(&'static str, String)>,
 }
 
@@ -95,11 +96,18 @@ impl<'a> PeerOpts<'a> {
         PeerOpts {
             ns,
             uid: None,
+            gid: None,
             env: Vec::new(),
         }
     }
+    /// Runs the peer as `uid` (and, unless [`gid`](Self::gid) says otherwise, as group
+    /// `uid`), without supplementary groups.
     pub fn uid(mut self, uid: u32) -> Self {
         self.uid = Some(uid);
+        self
+    }
+    pub fn gid(mut self, gid: u32) -> Self {
+        self.gid = Some(gid);
         self
     }
     pub fn env(mut self, k: &'static str, v: impl Into<String>) -> Self {
@@ -136,7 +144,7 @@ impl<'a> PeerOpts<'a> {
             cmd.env(k, v);
         }
         if let Some(uid) = self.uid {
-            cmd.uid(uid).gid(uid);
+            cmd.uid(uid).gid(self.gid.unwrap_or(uid));
         }
         let mut child = cmd.spawn().expect("spawn peer");
         let stdout = child.stdout.take().expect("stdout");
@@ -188,25 +196,22 @@ impl Peer {
 
     /// Waits (bounded) for the reply to the command `line` sent last.
     pub fn reply(&mut self, line: &str) -> Reply {
-        let reply = match self.rx.recv_timeout(PEER_TIMEOUT) {
-            Ok(r) => r,
-            Err(_) => {
+        match self.try_reply(PEER_TIMEOUT) {
+            Some(r) => r,
+            None => {
                 let _ = self.child.kill();
                 panic!(
                     "peer {} did not answer {line:?} within {PEER_TIMEOUT:?}",
                     self.pid
                 );
             }
-        };
-        let mut f = reply.split(' ');
-        match f.next() {
-            Some("ok") => Ok(f.map(str::to_owned).collect()),
-            Some("err") => {
-                let code = f.next().and_then(|c| c.parse().ok()).unwrap_or(-1);
-                Err((code, f.collect::<Vec<_>>().join(" ")))
-            }
-            _ => panic!("bad peer reply {reply:?}"),
         }
+    }
+
+    /// The reply to the command sent last, if it arrives within `wait`.
+    pub fn try_reply(&mut self, wait: Duration) -> Option<Reply> {
+        let reply = self.rx.recv_timeout(wait).ok()?;
+        Some(parse_reply(&reply))
     }
 
     /// A command that must succeed.
@@ -269,6 +274,18 @@ impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn parse_reply(reply: &str) -> Reply {
+    let mut f = reply.split(' ');
+    match f.next() {
+        Some("ok") => Ok(f.map(str::to_owned).collect()),
+        Some("err") => {
+            let code = f.next().and_then(|c| c.parse().ok()).unwrap_or(-1);
+            Err((code, f.collect::<Vec<_>>().join(" ")))
+        }
+        _ => panic!("bad peer reply {reply:?}"),
     }
 }
 

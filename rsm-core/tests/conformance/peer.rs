@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rsm_core::{
     AccessEntry, Barrier, BarrierMode, BarrierType, Controller, ErrorKind, ExportFlags,
-    ExportSegment, ImportSegment, MemView, Result, RsmError,
+    ExportSegment, IMPLICIT_SIGPOST, ImportSegment, LocalMemory, MemView, PERM_RDWR, PutIo,
+    PutSource, Result, RsmError,
 };
 
 use crate::harness::{hex, parse_num, unhex};
@@ -174,6 +175,7 @@ impl State {
                 self.im(a[1]).signal_wait(ms(a[2]))?;
                 String::new()
             }
+            "mapped" => (self.im(a[1]).is_mapped() as u8).to_string(),
             "disconnect" => {
                 self.im(a[1]).disconnect()?;
                 String::new()
@@ -235,13 +237,52 @@ impl State {
                     im.lock(lk, Some(Duration::from_secs(20)))?;
                     let mut v = [0u64];
                     im.get64(ctr, &mut v)?;
-                    std::thread::yield_now();
+                    // Widen the window between read and write (two processes inside it
+                    // at once would lose an update). A spin, not a yield: on a starved
+                    // machine every yield can cost a whole scheduling period, which turned
+                    // this loop into minutes.
+                    for _ in 0..500 {
+                        std::hint::spin_loop();
+                    }
                     im.put64(ctr, &[v[0] + 1])?;
                     im.unlock(lk)?;
                 }
                 String::new()
             }
             "fork" => fork_op(self.ex(a[1]), a[2]).to_string(),
+            "forkdrop" => {
+                // A forked child drops (destroys/disconnects by Drop) every handle it
+                // inherited, then exits; returns its exit code.
+                // SAFETY: the peer runs its commands on one thread; the child only drops
+                // its copies of the handles and `_exit`s.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0);
+                if pid == 0 {
+                    drop(std::mem::take(self));
+                    // SAFETY: leaving the child without running anything else.
+                    unsafe { libc::_exit(0) };
+                }
+                let mut st = 0;
+                // SAFETY: waiting for our own child.
+                unsafe { libc::waitpid(pid, &mut st, 0) };
+                libc::WEXITSTATUS(st).to_string()
+            }
+            "pollready" => {
+                // revents of a plain poll(2), timeout 0, on a handle's pollfd.
+                let mut pfd = if a[1] == "e" {
+                    self.ex(a[2]).get_pollfd()?
+                } else {
+                    self.im(a[2]).get_pollfd()?
+                };
+                // SAFETY: a valid one-element pollfd array.
+                unsafe { libc::poll(&mut pfd, 1, 0) };
+                if a[1] == "e" {
+                    self.ex(a[2]).release_pollfd()?;
+                } else {
+                    self.im(a[2]).release_pollfd()?;
+                }
+                pfd.revents.to_string()
+            }
             "rawopen" => {
                 let path =
                     std::path::Path::new(&std::env::var("RSM_SHM_DIR").unwrap()).join(format!(
@@ -359,10 +400,121 @@ impl State {
                 std::thread::sleep(Duration::from_millis(n(1)));
                 String::new()
             }
+            "leakcheck" => {
+                let ctrl = self.ctrl()?.clone();
+                // One round first: lazily initialised state (registries, caches) is not a
+                // leak.
+                life_cycles(&ctrl)?;
+                let before = (count("/proc/self/fd"), count_maps());
+                for _ in 0..n(1) {
+                    life_cycles(&ctrl)?;
+                }
+                let after = (count("/proc/self/fd"), count_maps());
+                format!("{} {} {} {}", before.0, after.0, before.1, after.1)
+            }
             "exit" => std::process::exit(0),
             other => return Err(bad(&format!("unknown command {other}"))),
         })
     }
+}
+
+/// Entries in a directory.
+fn count(dir: &str) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| d.count())
+        .unwrap_or(usize::MAX)
+}
+
+/// Lines of `/proc/self/maps`.
+fn count_maps() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|s| s.lines().count())
+        .unwrap_or(usize::MAX)
+}
+
+/// Every resource-owning path of the API once, ending with everything released: explicit
+/// calls, revocation under a live mapping, and the `Drop` paths.
+fn life_cycles(ctrl: &Controller) -> Result<()> {
+    const T: Option<Duration> = Some(Duration::from_secs(10));
+    let node = ctrl.node_id();
+    // 1. Explicit life cycle of everything.
+    let seg = ExportSegment::create(ctrl, 2 * 4096, ExportFlags::LOCK_OPS)?;
+    let id = seg.publish(0, &[])?;
+    seg.get_pollfd()?;
+    seg.release_pollfd()?;
+    let im = ImportSegment::connect(ctrl, node, id, PERM_RDWR)?;
+    let bar = im.init_barrier(BarrierType::Segment)?;
+    im.put(0, b"leak")?;
+    im.signal_post(0)?;
+    seg.signal_wait(T)?;
+    seg.signal_post(0)?;
+    im.signal_wait(T)?;
+    im.get_pollfd()?;
+    im.release_pollfd()?;
+    im.fetch_add64(8, 1)?;
+    im.lock(16, T)?;
+    im.unlock(16)?;
+    let mut h = LocalMemory::new(ctrl, 100)?;
+    h.as_mut_slice()[..2].copy_from_slice(b"hi");
+    let io = PutIo {
+        local: PutSource::Handle(&h),
+        local_offset: 0,
+        remote_offset: 32,
+        len: 2,
+    };
+    im.putv(&[io], IMPLICIT_SIGPOST)?;
+    seg.signal_wait(T)?;
+    h.free(ctrl)?;
+    drop(h);
+    im.unmap()?;
+    let v = im.map(0, 4096, PERM_RDWR)?;
+    v.write(0, b"x")?;
+    drop(v);
+    im.unmap()?;
+    bar.destroy()?;
+    im.disconnect()?;
+    // Unpublish (fresh file, fresh FIFO) and publish again, then destroy.
+    seg.unpublish()?;
+    seg.publish(0, &[])?;
+    seg.destroy()?;
+    drop((im, bar, seg));
+
+    // 2. Revocation while the importer holds a mapping and a view; then Drop everything.
+    let seg = ExportSegment::create(ctrl, 4096, ExportFlags::NONE)?;
+    let id = seg.publish(0, &[])?;
+    let im = ImportSegment::connect(ctrl, node, id, PERM_RDWR)?;
+    let v = im.map(0, 4096, PERM_RDWR)?;
+    let ev = seg.view()?;
+    seg.unpublish()?;
+    v.write(0, b"stale")?;
+    im.unmap()?;
+    drop(v);
+    drop(im); // disconnect by Drop
+    drop(seg); // destroy by Drop
+    drop(ev);
+
+    // 3. Caller memory exported in place, then destroyed.
+    // SAFETY: a fresh private anonymous mapping owned by this function.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    // SAFETY: the range is ours and stays mapped until after destroy.
+    let seg =
+        unsafe { ExportSegment::create_in_place(ctrl, p.cast(), 4096, ExportFlags::ALLOW_REBIND)? };
+    seg.publish(0, &[])?;
+    seg.destroy()?;
+    drop(seg);
+    // SAFETY: our own mapping, no longer exported.
+    unsafe { libc::munmap(p, 4096) };
+    Ok(())
 }
 
 /// Forks; the child runs `op` on the export segment and exits with the result code

@@ -89,6 +89,65 @@ fn other_uid_is_refused_by_the_kernel() {
 }
 
 #[test]
+fn group_digit_applies_to_the_exporters_group() {
+    // The peer runs as another user but in the exporter's group (gid 0, as this test):
+    // the group digit decides, for the kernel (file mode) and for RSM (SPEC.md §5.4
+    // shift 3) alike — even where the "other" digit would grant more.
+    let ns = Ns::new("acl_group");
+    let c = ns.ctrl();
+    // SAFETY: getegid has no preconditions.
+    let gid = unsafe { libc::getegid() };
+    let s = ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap();
+    s.publish(0x400403, &[AccessEntry::new(0, 0o640)]).unwrap();
+    s.view().unwrap().write(0, b"grp").unwrap();
+    let mut p = PeerOpts::new(&ns).uid(NOBODY).gid(gid).spawn();
+    // 0640: the group may read, not write.
+    assert_eq!(p.num("rawopen 0x400403 r"), 0);
+    assert_eq!(p.num("rawopen 0x400403 rw"), libc::EACCES as u64);
+    assert_eq!(p.fails("connect 0x400403 600"), ErrorKind::PermDenied);
+    assert_eq!(p.fails("connect 0x400403 200"), ErrorKind::PermDenied);
+    p.ok("connect 0x400403 400");
+    p.ok("bar 0");
+    assert_eq!(p.ok("get 0 0 3"), vec![hex(b"grp")]);
+    assert_eq!(p.fails("put 0 0 00"), ErrorKind::PermDenied);
+    // Events reach the exporter (the event FIFO is open to the group too).
+    p.ok("ipost 0 0");
+    s.signal_wait(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // 0604: other may read, but the group digit (0) is the one that applies.
+    s.republish(&[AccessEntry::new(0, 0o604)]).unwrap();
+    assert_eq!(mode(&ns, 0x400403), 0o604);
+    assert_eq!(p.num("rawopen 0x400403 r"), libc::EACCES as u64);
+    assert_eq!(p.fails("connect 0x400403 400"), ErrorKind::PermDenied);
+    // 0620: the group may write only.
+    s.republish(&[AccessEntry::new(0, 0o620)]).unwrap();
+    assert_eq!(p.fails("connect 0x400403 400"), ErrorKind::PermDenied);
+    assert_eq!(p.fails("connect 0x400403 600"), ErrorKind::PermDenied);
+    p.ok("connect 0x400403 200");
+    p.ok("bar 1");
+    p.ok("put 1 0 4f4b");
+    assert_eq!(p.fails("get 1 0 2"), ErrorKind::PermDenied);
+    let mut b = [0u8; 2];
+    s.view().unwrap().read(0, &mut b).unwrap();
+    assert_eq!(&b, b"OK");
+    // An empty ACL: the creator's default mode (0666 & !umask; the usual 022 leaves the
+    // group read-only).
+    s.republish(&[]).unwrap();
+    let m = mode(&ns, 0x400403);
+    let group_may_write = m & 0o020 != 0;
+    match p.cmd("connect 0x400403 600") {
+        Ok(_) => assert!(group_may_write, "mode {m:o}"),
+        Err((code, _)) => {
+            assert!(!group_may_write, "mode {m:o}");
+            assert_eq!(ErrorKind::from_code(code), Some(ErrorKind::PermDenied));
+        }
+    }
+    p.quit();
+    s.destroy().unwrap();
+    ns.finish();
+}
+
+#[test]
 fn acl_naming_another_node() {
     // A process that believes it is node 1 connects to "its" node; the ACL names node 0.
     let ns = Ns::new("acl_node");

@@ -24,6 +24,15 @@ fn anon(len: usize) -> *mut u8 {
     p.cast()
 }
 
+/// Makes our own mapping inaccessible (`PROT_NONE`) without giving the addresses back:
+/// a test must never pass unmapped addresses around, because another test thread's
+/// `mmap` may be placed there meanwhile.
+fn no_access(p: *mut u8, len: usize) {
+    // SAFETY: `p..p+len` is a range of one of this test's own anonymous mappings, and no
+    // reference points into it.
+    assert_eq!(unsafe { libc::mprotect(p.cast(), len, libc::PROT_NONE) }, 0);
+}
+
 #[test]
 fn create_errors() {
     let ns = Ns::new("ex_create");
@@ -99,8 +108,9 @@ fn create_errors() {
             )),
             ErrorKind::BadMemAlignment
         );
-        // An unmapped range: the kernel reports it, nothing faults.
-        libc::munmap(buf.add(2 * PS).cast(), 2 * PS);
+        // An inaccessible range: the kernel reports it, nothing faults. (The range stays
+        // reserved: unmapping it would let a concurrent test's mapping land there.)
+        no_access(buf.add(2 * PS), 2 * PS);
         assert_eq!(
             kind(ExportSegment::create_in_place(
                 &c,
@@ -110,7 +120,22 @@ fn create_errors() {
             )),
             ErrorKind::BadAddr
         );
-        libc::munmap(buf.cast(), 2 * PS);
+        // Read-only memory cannot be exported (importers would write it): PERM_DENIED,
+        // and the range is left as it was.
+        buf.write(7);
+        assert_eq!(libc::mprotect(buf.cast(), 2 * PS, libc::PROT_READ), 0);
+        assert_eq!(
+            kind(ExportSegment::create_in_place(
+                &c,
+                buf,
+                2 * PS,
+                ExportFlags::NONE
+            )),
+            ErrorKind::PermDenied
+        );
+        assert_eq!(buf.read_volatile(), 7);
+        assert!(ns.names().is_empty());
+        libc::munmap(buf.cast(), 4 * PS);
     }
     c.release().unwrap();
     ns.finish();
@@ -345,6 +370,31 @@ fn not_creator_after_fork() {
 }
 
 #[test]
+fn a_forked_child_dropping_its_handles_leaves_the_parents_alone() {
+    let ns = Ns::new("ex_forkdrop");
+    let mut p = Peer::spawn(&ns);
+    p.ok("create 4096 0");
+    let id = p.num("publish 0 0");
+    p.ok(&format!("connect {id:#x} 600"));
+    p.ok("bar 0");
+    assert_eq!(p.ok("forkdrop"), vec!["0"]);
+    // No spurious readiness on the parent's event FIFOs, nothing unpublished or removed.
+    assert_eq!(p.ok("pollready e 0"), vec!["0"]);
+    assert_eq!(p.ok("pollready i 0"), vec!["0"]);
+    p.ok("put 0 0 2a");
+    assert_eq!(p.ok("view_read 0 0 1"), vec!["2a"]);
+    p.ok("ipost 0 0");
+    p.ok("ewait 0 5000");
+    p.ok("epost 0 0");
+    p.ok("iwait 0 5000");
+    assert_eq!(ns.names().len(), 3, "{:?}", ns.names());
+    p.ok("disconnect 0");
+    p.ok("destroy 0");
+    p.quit();
+    ns.finish();
+}
+
+#[test]
 fn rebind_checks_and_contents() {
     let ns = Ns::new("ex_rebind");
     let c = ns.ctrl();
@@ -365,8 +415,11 @@ fn rebind_checks_and_contents() {
             kind(s.rebind_in_place(b.add(1), 2 * PS)),
             ErrorKind::BadAddr
         );
-        libc::munmap(b.cast(), 2 * PS);
+        assert_eq!(libc::mprotect(b.cast(), 2 * PS, libc::PROT_READ), 0);
+        assert_eq!(kind(s.rebind_in_place(b, 2 * PS)), ErrorKind::PermDenied);
+        no_access(b, 2 * PS);
         assert_eq!(kind(s.rebind_in_place(b, 2 * PS)), ErrorKind::BadAddr);
+        libc::munmap(b.cast(), 2 * PS);
         assert_eq!(
             kind(fixed.rebind_in_place(std::ptr::null_mut(), PS)),
             ErrorKind::BadAddr
@@ -497,6 +550,25 @@ fn foreign_file_under_a_segment_name() {
     assert_eq!(kind(s.publish(0x400600, &[])), ErrorKind::SegidInUse);
     s.destroy().unwrap();
     std::fs::remove_file(&path).unwrap();
+    ns.finish();
+}
+
+#[test]
+fn no_descriptor_or_mapping_leaks() {
+    // Counted in a peer: this test process runs other tests on other threads.
+    let ns = Ns::new("ex_leak");
+    let mut p = Peer::spawn(&ns);
+    let v: Vec<usize> = p
+        .ok("leakcheck 20")
+        .iter()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(
+        (v[1], v[3]),
+        (v[0], v[2]),
+        "fds before/after, maps before/after"
+    );
+    p.quit();
     ns.finish();
 }
 

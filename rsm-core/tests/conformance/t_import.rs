@@ -113,16 +113,19 @@ fn put_get_between_processes() {
     assert_eq!(kind(im.put16(201, &[1])), ErrorKind::BadMemAlignment);
     assert_eq!(kind(im.get32(202, &mut w)), ErrorKind::BadMemAlignment);
     assert_eq!(kind(im.put64(4, &[1])), ErrorKind::BadMemAlignment);
-    // Ranges: beyond the segment, overflowing offsets; nothing is touched.
+    // Ranges: beyond the segment, overflowing offsets; nothing is touched. The handle is
+    // mapped (implicitly, by the first put), so the window is the whole segment and the
+    // reference's code is BAD_OFFSET (BAD_LENGTH is for handles that are only connected,
+    // see `mapping_disabled_by_environment`).
     assert_eq!(
         kind(im.put((4 * PS - 2) as u64, b"abc")),
-        ErrorKind::BadLength
+        ErrorKind::BadOffset
     );
-    assert_eq!(kind(im.get(u64::MAX, &mut b)), ErrorKind::BadLength);
-    assert_eq!(kind(im.put64(u64::MAX - 7, &[1])), ErrorKind::BadLength);
+    assert_eq!(kind(im.get(u64::MAX, &mut b)), ErrorKind::BadOffset);
+    assert_eq!(kind(im.put64(u64::MAX - 7, &[1])), ErrorKind::BadOffset);
     assert_eq!(
         kind(im.get64((4 * PS) as u64, &mut d)),
-        ErrorKind::BadLength
+        ErrorKind::BadOffset
     );
     assert_eq!(
         p.ok(&format!("view_read 0 {} 2", 4 * PS - 2)),
@@ -161,9 +164,20 @@ fn raw_pointer_forms() {
         assert_eq!(kind(im.put_raw(0, mis, 2, 1)), ErrorKind::BadMemAlignment);
         // Local pointer alignment is checked before the offset's.
         assert_eq!(kind(im.put_raw(3, mis, 4, 1)), ErrorKind::BadMemAlignment);
+        // A repeat count whose byte length overflows is a range error like any other
+        // (the first transfer mapped the handle implicitly: BAD_OFFSET), found before the
+        // local memory is touched.
         assert_eq!(
             kind(im.put_raw(0, src.as_ptr().cast(), 8, usize::MAX)),
-            ErrorKind::BadLength
+            ErrorKind::BadOffset
+        );
+        assert_eq!(
+            kind(im.get_raw(0, dst.as_mut_ptr().cast(), 1, usize::MAX)),
+            ErrorKind::BadOffset
+        );
+        assert_eq!(
+            kind(im.get_raw(0, dst.as_mut_ptr().cast(), 3, 1)),
+            ErrorKind::BadArgsErrors
         );
         im.put_raw(64, src.as_ptr().cast(), 8, 2).unwrap();
         im.get_raw(64, dst.as_mut_ptr().cast(), 8, 2).unwrap();
@@ -333,6 +347,9 @@ fn mapping_disabled_by_environment() {
         !im.is_mapped(),
         "no implicit mapping without the capability"
     );
+    // Only connected, not mapped: past the end is BAD_LENGTH (SPEC.md §4.5 step 8).
+    assert_eq!(kind(im.put((PS - 1) as u64, b"ab")), ErrorKind::BadLength);
+    assert_eq!(kind(im.get(u64::MAX, &mut [0])), ErrorKind::BadLength);
     assert_eq!(kind(im.unmap()), ErrorKind::SegNotMapped);
     assert_eq!(p.ok("view_read 0 0 2"), vec![hex(b"ok")]);
     im.disconnect().unwrap();
@@ -351,8 +368,11 @@ fn modes_and_disconnected_handle() {
     im.set_mode(BarrierMode::Implicit).unwrap();
     assert_eq!(kind(im.put(0, b"i")), ErrorKind::BarrierUninitialized);
     assert_eq!(kind(BarrierMode::from_raw(2)), ErrorKind::BadMode);
+    assert!(im.is_mapped(), "mapped implicitly by the put");
     let pfd = im.get_pollfd().unwrap();
     assert_eq!(kind(im.disconnect()), ErrorKind::PollfdInUse);
+    // The reference drops the implicit mapping before it looks at the poll references.
+    assert!(!im.is_mapped());
     im.release_pollfd().unwrap();
     let _ = pfd;
     im.disconnect().unwrap();

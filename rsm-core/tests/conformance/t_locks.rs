@@ -51,6 +51,10 @@ fn atomics_between_processes() {
     assert_eq!(kind(im.fetch_add64(PS as u64, 1)), ErrorKind::BadOffset);
     assert_eq!(kind(im.fetch_add64(u64::MAX - 7, 1)), ErrorKind::BadOffset);
     assert_eq!(kind(s.swap64(PS as u64 - 4, 1)), ErrorKind::BadMemAlignment);
+    assert_eq!(kind(s.fetch_add64(PS as u64, 1)), ErrorKind::BadOffset);
+    assert_eq!(kind(s.lock_word(u64::MAX - 7, None)), ErrorKind::BadOffset);
+    assert_eq!(s.compare_swap64(8, 101, 7).unwrap(), 101);
+    assert_eq!(s.swap64(8, 0).unwrap(), 7);
     let ro = ImportSegment::connect(&c, 0, id, PERM_READ).unwrap();
     assert_eq!(kind(ro.fetch_add64(8, 1)), ErrorKind::PermDenied);
     assert_eq!(kind(ro.lock(0, None)), ErrorKind::PermDenied);
@@ -154,6 +158,10 @@ fn lock_timeout_trylock_and_dead_holder() {
     assert_eq!(kind(im.unlock(8)), ErrorKind::PermDenied);
     // The exporter's side sees the same lock.
     assert!(!s.try_lock_word(8).unwrap());
+    assert_eq!(
+        kind(s.lock_word(8, Some(Duration::from_millis(50)))),
+        ErrorKind::Timeout
+    );
     // The holder dies: the lock is broken by the next taker.
     p.kill9();
     within(Duration::from_secs(10), {

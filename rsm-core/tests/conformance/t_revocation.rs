@@ -30,8 +30,10 @@ fn cut_off(tag: &str, destroy: bool) {
     p.ok(&format!("connect {id:#x} 600")); // import 1: explicit mode + barrier
     p.ok("bar 1");
     p.ok("mode 1 explicit");
+    p.ok("put 1 16 00"); // mapped (implicitly) while the connection stands
     p.ok(&format!("connect {id:#x} 600")); // import 2: mapped
     p.ok("map 2 0 4096 600");
+    p.ok(&format!("connect {id:#x} 600")); // import 3: connected, never used
     p.ok("put 0 0 aa");
     let mut b = [0u8];
     v.read(0, &mut b).unwrap();
@@ -46,8 +48,8 @@ fn cut_off(tag: &str, destroy: bool) {
     assert_eq!(p.fails("put 0 8 bb"), ErrorKind::ConnAborted);
     assert_eq!(p.fails("get 0 0 1"), ErrorKind::ConnAborted);
     assert!(zeros(&v, 8, 1));
-    // Explicit mode: the put "succeeds" into the dead connection; close reports it,
-    // sticky until reconnect.
+    // Explicit mode, handle already mapped: the put "succeeds" into the dead
+    // connection; close reports it, sticky until reconnect.
     p.ok("bopen 1");
     p.ok("put 1 16 cc");
     assert_eq!(p.fails("bclose 1"), ErrorKind::ConnAborted);
@@ -67,19 +69,26 @@ fn cut_off(tag: &str, destroy: bool) {
     p.ok("unmap 2");
     assert_eq!(p.fails("map 2 0 4096 600"), ErrorKind::ConnAborted);
     assert_eq!(p.fails("ipost 0 0"), ErrorKind::ConnAborted);
+    // A handle not mapped yet: its first transfer maps implicitly, and that fails first
+    // (before the range and barrier checks, in either barrier mode); it stays unmapped.
+    assert_eq!(p.fails("put 3 0 00"), ErrorKind::ConnAborted);
+    assert_eq!(p.fails("get 3 99999 1"), ErrorKind::ConnAborted);
+    p.ok("mode 3 explicit");
+    assert_eq!(p.fails("put 3 0 00"), ErrorKind::ConnAborted);
+    assert_eq!(p.ok("mapped 3"), vec!["0"]);
     if !destroy {
         // Published again: new connections work, old ones stay aborted.
         s.publish(id, &[]).unwrap();
-        p.ok(&format!("connect {id:#x} 600")); // import 3
-        p.ok("bar 3");
-        p.ok("put 3 40 ff");
+        p.ok(&format!("connect {id:#x} 600")); // import 4
+        p.ok("bar 4");
+        p.ok("put 4 40 ff");
         v.read(40, &mut b).unwrap();
         assert_eq!(b, [0xff]);
         assert_eq!(p.fails("put 0 40 11"), ErrorKind::ConnAborted);
-        p.ok("disconnect 3");
+        p.ok("disconnect 4");
         s.destroy().unwrap();
     }
-    for i in 0..3 {
+    for i in 0..4 {
         p.ok(&format!("disconnect {i}"));
     }
     p.quit();
@@ -109,6 +118,7 @@ fn exporter_killed() {
     // A mapping that is still in place when the exporter dies.
     let view = im.map(0, 2 * PS, PERM_RDWR).unwrap();
     im.put(PS as u64, b"x").unwrap();
+    let late = ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap();
     // A thread blocked in signal_wait must return promptly when the exporter dies.
     let waiter = {
         let im = im.clone();
@@ -144,6 +154,16 @@ fn exporter_killed() {
     assert_eq!(e.kind(), ErrorKind::ConnAborted);
     assert_eq!(kind(im.get(PS as u64, &mut [0])), ErrorKind::ConnAborted);
     assert_eq!(kind(im.check_connection()), ErrorKind::ConnAborted);
+    // A second import handle, connected but never mapped: a new mapping is refused at
+    // once (no liveness gate on this slow path), and so is the implicit one.
+    let fresh = ImportSegment::connect(&c, 0, id, PERM_RDWR);
+    assert_eq!(kind(fresh), ErrorKind::SegNotPublished);
+    assert_eq!(kind(late.map(0, PS, PERM_RDWR)), ErrorKind::ConnAborted);
+    // (That check also marked the exporter dead for `late`'s gated fast-path checks.)
+    let _late_bar = late.init_barrier(BAR_DEFAULT).unwrap();
+    assert_eq!(kind(late.put(0, b"z")), ErrorKind::ConnAborted);
+    assert!(!late.is_mapped());
+    late.disconnect().unwrap();
     // Stale mappings do not fault.
     let mut b = [0u8];
     view.read(0, &mut b).unwrap();

@@ -220,6 +220,47 @@ fn putv_errors_and_residual_counts() {
 }
 
 #[test]
+fn raw_entries_with_absurd_ranges_are_refused() {
+    // A C caller can pass any number: nothing may panic or touch memory.
+    let ns = Ns::new("sv_rawbad");
+    let c = ns.ctrl();
+    let s = ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap();
+    let id = s.publish(0, &[]).unwrap();
+    let im = ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap();
+    let mut buf = [0u8; 16];
+    let p = buf.as_mut_ptr();
+    let e = |r: Result<(), SgioError>| {
+        let e = r.unwrap_err();
+        (e.error.kind(), e.residual)
+    };
+    let io = |local_offset: usize, remote_offset: u64, len: usize| RawIo {
+        local: RawLocal::Addr(p),
+        local_offset,
+        remote_offset,
+        len,
+    };
+    // SAFETY: every entry below is refused before its local memory is used.
+    unsafe {
+        for (entry, want) in [
+            (io(0, 0, usize::MAX), ErrorKind::BadAddr), // wraps around
+            (io(0, 0, isize::MAX as usize + 1), ErrorKind::BadLength),
+            (io(0, 0, PS + 1), ErrorKind::BadLength),
+            (io(0, PS as u64 + 1, 1), ErrorKind::BadOffset),
+            (io(usize::MAX - (p as usize) + 1, 0, 1), ErrorKind::BadAddr), // p + off wraps to 0
+            (io(usize::MAX, 0, 0), ErrorKind::BadAddr),
+        ] {
+            let what = format!("{entry:?}");
+            assert_eq!(e(im.getv_raw(&[entry], 0)), (want, 1), "getv {what}");
+            assert_eq!(e(im.putv_raw(&[entry], 0)), (want, 1), "putv {what}");
+        }
+    }
+    assert_eq!(buf, [0; 16]);
+    im.disconnect().unwrap();
+    s.destroy().unwrap();
+    ns.finish();
+}
+
+#[test]
 fn implicit_sigpost() {
     let ns = Ns::new("sv_sig");
     let c = ns.ctrl();
@@ -257,6 +298,14 @@ fn local_memory_handle_checks() {
     let ns = Ns::new("sv_lmh");
     let c = ns.ctrl();
     assert_eq!(kind(LocalMemory::new(&c, 0)), ErrorKind::BadLength);
+    // Lengths no allocation can satisfy (the page round-up itself would overflow).
+    for len in [usize::MAX, usize::MAX - PS, 1 << 62] {
+        assert_eq!(
+            kind(LocalMemory::new(&c, len)),
+            ErrorKind::InsufficientMem,
+            "{len:#x}"
+        );
+    }
     let mut page = vec![0u8; 3 * PS];
     let base = page.as_mut_ptr();
     let aligned = ((base as usize + PS - 1) & !(PS - 1)) as *mut u8;
@@ -279,6 +328,18 @@ fn local_memory_handle_checks() {
             kind(LocalMemory::from_raw(&c, aligned, 0)),
             ErrorKind::BadLength
         );
+        // Ranges that cannot exist.
+        for len in [
+            usize::MAX,
+            isize::MAX as usize + 1,
+            usize::MAX - aligned as usize + 1,
+        ] {
+            assert_eq!(
+                kind(LocalMemory::from_raw(&c, aligned, len)),
+                ErrorKind::BadLength,
+                "{len:#x}"
+            );
+        }
         let h = LocalMemory::from_raw(&c, aligned, PS).unwrap();
         let other = Ns::new("sv_lmh2");
         let c2 = other.ctrl();

@@ -222,9 +222,17 @@ fn waits_are_interruptible() {
     p.ok("create 4096 0");
     for line in ["iwait 0 20000", "ewait 0 20000", "waitpollfd 1 20000"] {
         p.send(line);
-        std::thread::sleep(Duration::from_millis(200));
-        p.signal(tid, libc::SIGUSR1);
-        let code = p.reply(line).unwrap_err().0;
+        // The peer may not be blocked yet when a signal arrives (a loaded machine): a
+        // signal outside the wait interrupts nothing, so keep signalling until it answers.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let reply = loop {
+            p.signal(tid, libc::SIGUSR1);
+            if let Some(r) = p.try_reply(Duration::from_millis(100)) {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "{line}: no reply to SIGUSR1");
+        };
+        let code = reply.unwrap_err().0;
         assert_eq!(
             ErrorKind::from_code(code),
             Some(ErrorKind::Interrupted),
@@ -241,9 +249,24 @@ fn wait_pollfd_maps_poll_errors() {
     let ns = Ns::new("sg_einval");
     let mut p = Peer::spawn(&ns);
     assert_eq!(p.fails("waitpollfd 20 0"), ErrorKind::Timeout);
+    p.ok("create 4096 0");
+    let id = p.num("publish 0 0");
+    p.ok(&format!("connect {id:#x} 600"));
+    assert_eq!(p.fails("iwait 0 0"), ErrorKind::Timeout);
+    assert_eq!(p.fails("ewait 0 0"), ErrorKind::Timeout);
     p.ok("nofile 16");
     // More descriptors than RLIMIT_NOFILE: poll(2) says EINVAL.
     assert_eq!(p.fails("waitpollfd 20 0"), ErrorKind::BadArgsErrors);
+    // rsm_intr_signal_wait maps it the same way: an import wait polls two descriptors
+    // (its FIFO and the exporter's pidfd), an export wait one.
+    p.ok("nofile 1");
+    assert_eq!(p.fails("iwait 0 0"), ErrorKind::BadArgsErrors);
+    p.ok("nofile 0");
+    assert_eq!(p.fails("ewait 0 0"), ErrorKind::BadArgsErrors);
+    p.ok("nofile 1024");
+    assert_eq!(p.fails("iwait 0 0"), ErrorKind::Timeout);
+    p.ok("disconnect 0");
+    p.ok("destroy 0");
     p.quit();
     ns.finish();
 }

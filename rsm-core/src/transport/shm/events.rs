@@ -85,7 +85,7 @@ pub(crate) fn wait(
                 return Err(err(
                     ErrorKind::Timeout,
                     OP,
-                    format!("no event within {ms} ms"),
+                    format!("no event within {:?}", timeout.unwrap_or_default()),
                 ));
             }
             Ok(_) => {

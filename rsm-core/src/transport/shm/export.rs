@@ -101,8 +101,7 @@ impl ShmExport {
         })?;
         let ctl = Region::map_shared(&file, 0, ps, true)
             .map_err(|e| RsmError::os(mem_kind(&e), OP, "cannot map the control page", &e))?;
-        let (_, euid, _) = sys::ids();
-        let (_, egid) = sys::effective_ids();
+        let (euid, egid) = sys::effective_ids();
         let c = CtlPage::of(&ctl);
         c.version.store(layout::LAYOUT_VERSION, Ordering::Relaxed);
         c.flags.store(ctl_flags, Ordering::Relaxed);
@@ -126,9 +125,9 @@ impl ShmExport {
         size: usize,
         mem: crate::transport::ExportMem,
         ctl_flags: u32,
+        create_mode: u32,
     ) -> Result<ShmExport> {
         const OP: &str = "export_create";
-        let create_mode = 0o777 & !sys::umask();
         let fifo_name = names::export_fifo(&cfg);
         let fifo = sys::make_fifo(&cfg.shm_dir.join(&fifo_name), 0o600).map_err(|e| {
             RsmError::os(
@@ -194,6 +193,23 @@ impl ShmExport {
                 ErrorKind::InsufficientMem
             };
             RsmError::os(kind, op, format!("cannot read the range at {:p}", ptr), &e)
+        })?;
+        // The range must be writable too (importers will write it): the reference's page
+        // locking refuses read-only memory with PERM_DENIED. Reading the same bytes back
+        // into it tests that without changing it (and without faulting).
+        // SAFETY: as above; the kernel reports a read-only range as EFAULT.
+        unsafe { sys::pread_raw(file, ptr.as_ptr(), size, ps) }.map_err(|e| {
+            let kind = if e.raw_os_error() == Some(libc::EFAULT) {
+                ErrorKind::PermDenied
+            } else {
+                ErrorKind::InsufficientMem
+            };
+            RsmError::os(
+                kind,
+                op,
+                format!("the range at {:p} is not writable", ptr),
+                &e,
+            )
         })?;
         // SAFETY: same contract: the range stays mapped by the caller while exported.
         let r = unsafe { Region::borrowed(ptr, size) };
@@ -537,8 +553,12 @@ impl Exported for ShmExport {
             let _ = st.mem.detach(true);
         }
         // Wake a thread of ours blocked in signal_wait: it finds the segment destroyed.
+        // (Not from a forked child: the FIFO is the parent's, whose waiters must not be
+        // disturbed.)
         self.destroyed.store(true, Ordering::Release);
-        let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        if owner {
+            let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        }
     }
 
     fn local(&self) -> Arc<Region> {

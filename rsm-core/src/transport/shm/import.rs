@@ -19,6 +19,9 @@ use crate::sys::{self, region::Region};
 use crate::transport::{AtomicOp, Consumed, Events, Remote};
 use crate::types::{PERM_READ, PERM_WRITE, Permission, SegmentId};
 
+/// How long connect waits for an exporter's access-list rewrite to finish.
+const ACL_PATIENCE: Duration = Duration::from_secs(1);
+
 /// The exporting process, checked at most every `period_ms` on the fast path.
 #[derive(Debug)]
 struct Peer {
@@ -179,7 +182,26 @@ impl ShmRemote {
             ));
         }
         // The ACL check of SPEC.md §5.4 (the kernel already applied the file mode).
-        let acl = c.read_acl();
+        let acl = c.read_acl(ACL_PATIENCE).ok_or_else(|| {
+            if sys::process_alive(pid, start) {
+                err(
+                    ErrorKind::InternalError,
+                    OP,
+                    format!(
+                        "the access list of segment {id:#x} stayed in the middle of an update \
+                         for {ACL_PATIENCE:?} (exporter process {pid} stopped?)"
+                    ),
+                )
+            } else {
+                err(
+                    ErrorKind::SegNotPublished,
+                    OP,
+                    format!(
+                        "segment id {id:#x} was left behind by process {pid}, which has exited"
+                    ),
+                )
+            }
+        })?;
         let m = acl::effective_mode(&acl, cfg.node_id, c.create_mode.load(Ordering::Relaxed))
             .ok_or_else(|| {
                 err(
@@ -191,7 +213,7 @@ impl ShmRemote {
                     ),
                 )
             })?;
-        let (_, euid, _) = sys::ids();
+        let (euid, _) = sys::effective_ids();
         let class = acl::Class::of(
             c.owner_uid.load(Ordering::Relaxed),
             c.owner_gid.load(Ordering::Relaxed),
@@ -314,20 +336,28 @@ impl ShmRemote {
         )
     }
 
+    /// The connection, checked without the liveness gate (slow paths).
+    fn check_now(&self, op: &'static str) -> Result<()> {
+        if self.ctl().generation() != self.snap {
+            Err(self.revoked(op))
+        } else if !self.peer.alive_now() {
+            Err(self.dead(op))
+        } else {
+            Ok(())
+        }
+    }
+
     /// A lost connection, checked without the liveness gate (for blocking waits).
     fn lost(&self) -> Option<RsmError> {
+        const OP: &str = "intr_signal_wait";
         if self.disconnected.load(Ordering::Acquire) {
             Some(err(
                 ErrorKind::BadSegHndl,
-                "intr_signal_wait",
+                OP,
                 "import segment disconnected",
             ))
-        } else if self.ctl().generation() != self.snap {
-            Some(self.revoked("intr_signal_wait"))
-        } else if !self.peer.alive_now() {
-            Some(self.dead("intr_signal_wait"))
         } else {
-            None
+            self.check_now(OP).err()
         }
     }
 
@@ -447,9 +477,9 @@ impl Remote for ShmRemote {
                 "mapping is disabled on this controller (RSM_LOOPBACK_MAP=0)",
             ));
         }
-        if self.ctl().generation() != self.snap {
-            return Err(self.revoked(OP));
-        }
+        // Like the reference's mmap on a forcibly disconnected segment (ENODEV): a
+        // revoked segment or a dead exporter cannot be mapped any more.
+        self.check_now(OP)?;
         if perm & !self.perm != 0 {
             return Err(err(
                 ErrorKind::BadPerms,
@@ -507,7 +537,9 @@ impl Remote for ShmRemote {
         if self.disconnected.swap(true, Ordering::AcqRel) {
             return;
         }
-        if owner && self.creator == sys::getpid() {
+        // A forked child's copy of the handle touches nothing the parent still uses.
+        let mine = owner && self.creator == sys::getpid();
+        if mine {
             let _ = std::fs::remove_file(&self.fifo_path);
             if !self.peer.alive_now() {
                 let _ = self.dead("import_disconnect");
@@ -520,12 +552,49 @@ impl Remote for ShmRemote {
         }
         let _ = self.ctl.detach(false);
         // Wake a thread of ours blocked in signal_wait: it finds the handle disconnected.
-        let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        if mine {
+            let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
+        }
     }
 }
 
 impl Drop for ShmRemote {
     fn drop(&mut self) {
         self.disconnect(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Controller, ExportFlags, ExportSegment, ImportSegment, PERM_RDWR};
+    use std::time::Instant;
+
+    #[test]
+    fn connect_gives_up_on_an_acl_left_mid_update() {
+        let cfg = Config::default().with_namespace(format!("u{}_aclstuck", std::process::id()));
+        let ctrl = Controller::get_with_config("loopback", &cfg).unwrap();
+        let seg = ExportSegment::create(&ctrl, 4096, ExportFlags::NONE).unwrap();
+        let id = seg.publish(0, &[]).unwrap();
+        let file = sys::open(&names::data_path(&cfg, id), libc::O_RDWR, 0).unwrap();
+        let ctl = Region::map_shared(&file, 0, sys::page_size(), true).unwrap();
+        let c = CtlPage::of(&ctl);
+        // As if the exporter had stopped inside `write_acl` (odd sequence number).
+        let seq = c.acl_seq.load(Ordering::SeqCst);
+        c.acl_seq.store(seq + 1, Ordering::SeqCst);
+        let t = Instant::now();
+        let e = ImportSegment::connect(&ctrl, 0, id, PERM_RDWR).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InternalError, "{e}");
+        assert!(
+            t.elapsed() >= ACL_PATIENCE,
+            "gave up after {:?}",
+            t.elapsed()
+        );
+        // The update completes: connects work again.
+        c.acl_seq.store(seq + 2, Ordering::SeqCst);
+        let im = ImportSegment::connect(&ctrl, 0, id, PERM_RDWR).unwrap();
+        im.disconnect().unwrap();
+        seg.destroy().unwrap();
+        assert_eq!(crate::shm::list_names(&cfg), Vec::<String>::new());
     }
 }

@@ -3,6 +3,7 @@
 
 use std::mem::offset_of;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::sys::region::Region;
 use crate::types::AccessEntry;
@@ -65,8 +66,10 @@ impl CtlPage {
     /// The control page at the start of `r` (which must be at least a page long).
     pub(crate) fn of(r: &Region) -> &CtlPage {
         debug_assert!(r.len() >= std::mem::size_of::<CtlPage>());
-        // SAFETY: the region is page aligned, mapped for its whole length (≥ the struct
-        // size, checked above) and outlives the returned reference; every field is an
+        // SAFETY: every caller passes its mapping of page 0 of a data file: page aligned,
+        // one page long (≥ 4096 ≥ the struct size, asserted at compile time above; the
+        // debug assertion re-checks the length), and alive as long as the returned
+        // reference (it borrows the region). Every field is an
         // atomic, so shared access from several processes is sound, and atomic loads of
         // these sizes are plain loads that also work on a read-only mapping.
         unsafe { &*(r.as_ptr() as *const CtlPage) }
@@ -88,25 +91,41 @@ impl CtlPage {
         self.acl_seq.store(s.wrapping_add(2), Ordering::Release);
     }
 
-    pub(crate) fn read_acl(&self) -> Vec<AccessEntry> {
+    /// A consistent copy of the access list, or `None` if the exporter's rewrite did not
+    /// finish within `patience` (an exporter stopped or killed in the middle of a
+    /// republish must not make importers spin forever).
+    pub(crate) fn read_acl(&self, patience: Duration) -> Option<Vec<AccessEntry>> {
+        let start = Instant::now();
+        let mut round = 0u32;
         loop {
             let s1 = self.acl_seq.load(Ordering::Acquire);
-            if s1 % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
+            if s1.is_multiple_of(2) {
+                let n = (self.acl_len.load(Ordering::Relaxed) as usize).min(64);
+                let v: Vec<AccessEntry> = (0..n)
+                    .map(|i| {
+                        AccessEntry::new(
+                            self.acl[2 * i].load(Ordering::Relaxed),
+                            self.acl[2 * i + 1].load(Ordering::Relaxed),
+                        )
+                    })
+                    .collect();
+                std::sync::atomic::fence(Ordering::Acquire);
+                if self.acl_seq.load(Ordering::Relaxed) == s1 {
+                    return Some(v);
+                }
             }
-            let n = (self.acl_len.load(Ordering::Relaxed) as usize).min(64);
-            let v: Vec<AccessEntry> = (0..n)
-                .map(|i| {
-                    AccessEntry::new(
-                        self.acl[2 * i].load(Ordering::Relaxed),
-                        self.acl[2 * i + 1].load(Ordering::Relaxed),
-                    )
-                })
-                .collect();
-            std::sync::atomic::fence(Ordering::Acquire);
-            if self.acl_seq.load(Ordering::Relaxed) == s1 {
-                return v;
+            // A rewrite takes nanoseconds unless its writer was descheduled: spin a
+            // little, then yield, then sleep, until `patience` is used up.
+            round = round.saturating_add(1);
+            if round < 64 {
+                std::hint::spin_loop();
+            } else if round < 128 {
+                std::thread::yield_now();
+            } else {
+                if start.elapsed() >= patience {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
     }

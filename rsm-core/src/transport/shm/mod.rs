@@ -83,7 +83,13 @@ impl Transport for ShmTransport {
         }
     }
 
-    fn export(&self, size: usize, mem: ExportMem, flags: ExportFlags) -> Result<Arc<dyn Exported>> {
+    fn export(
+        &self,
+        size: usize,
+        mem: ExportMem,
+        flags: ExportFlags,
+        create_mode: u32,
+    ) -> Result<Arc<dyn Exported>> {
         let mut ctl = 0;
         if flags.contains(ExportFlags::ALLOW_REBIND) {
             ctl |= layout::FLAG_ALLOW_REBIND;
@@ -96,6 +102,7 @@ impl Transport for ShmTransport {
             size,
             mem,
             ctl,
+            create_mode,
         )?))
     }
 
