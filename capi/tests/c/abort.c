@@ -85,6 +85,10 @@ static void busy_importer(void)
     EXPECT_RC(rsm_memseg_import_set_mode(ex_im, RSM_BARRIER_MODE_EXPLICIT),
               RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_open_barrier(&ebar), RSM_SUCCESS);
+    /* The first transfer maps the handle implicitly (SPEC §4.5 step 6), while the exporter
+       is alive; after its death an explicit-mode put is not checked (it lands in the stale
+       mapping) and the close reports the loss. */
+    EXPECT_RC(rsm_memseg_import_put(ex_im, 0, "live", 4), RSM_SUCCESS);
     void *addr = NULL;
     EXPECT_RC(rsm_memseg_import_map(mapped, &addr, RSM_MAP_NONE, RSM_PERM_READ, 0,
                                     4 * ps),

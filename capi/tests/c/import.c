@@ -152,7 +152,7 @@ static void transfers(void)
               RSMERR_BARRIER_UNINITIALIZED);
     EXPECT_RC(rsm_memseg_import_put(im, 0, NULL, 4), RSMERR_BAD_ADDR);
     EXPECT_RC(rsm_memseg_import_put16(im, 1, v16, 1), RSMERR_BAD_MEM_ALIGNMENT);
-    EXPECT_RC(rsm_memseg_import_put(im, (off_t)size, v8, 1), RSMERR_BAD_LENGTH);
+    EXPECT_RC(rsm_memseg_import_put(im, (off_t)size, v8, 1), RSMERR_BAD_OFFSET);
 
     rsmapi_barrier_t bar;
     EXPECT_RC(rsm_memseg_import_init_barrier(NULL, RSM_BAR_DEFAULT, &bar),
@@ -202,7 +202,7 @@ static void transfers(void)
     EXPECT_RC(rsm_memseg_import_put64(im, 0, v64, 0), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_get(im, (off_t)size, big, 0), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_get(im, (off_t)size + 1, big, 0),
-              RSMERR_BAD_LENGTH);
+              RSMERR_BAD_OFFSET);
 
     /* NULL local buffers. */
     EXPECT_RC(rsm_memseg_import_put8(im, 0, NULL, 1), RSMERR_BAD_ADDR);
@@ -229,18 +229,18 @@ static void transfers(void)
     EXPECT_RC(rsm_memseg_import_get64(im, 12, g64, 1), RSMERR_BAD_MEM_ALIGNMENT);
     /* Byte forms have no alignment rule. */
     EXPECT_RC(rsm_memseg_import_put8(im, 1, big + 1, 1), RSM_SUCCESS);
-
-    /* Past the end; negative offsets count as past the end; huge counts. */
+    /* Past the end (the first put/get implicitly maps the whole segment, so SPEC §4.5 step 8
+       reports BAD_OFFSET); negative offsets count as past the end; huge counts. */
     EXPECT_RC(rsm_memseg_import_put(im, (off_t)(size - 2), v8, 4),
-              RSMERR_BAD_LENGTH);
-    EXPECT_RC(rsm_memseg_import_get64(im, (off_t)size, g64, 1), RSMERR_BAD_LENGTH);
+              RSMERR_BAD_OFFSET);
+    EXPECT_RC(rsm_memseg_import_get64(im, (off_t)size, g64, 1), RSMERR_BAD_OFFSET);
     EXPECT_RC(rsm_memseg_import_put32(im, (off_t)(size - 8), v32, 3),
-              RSMERR_BAD_LENGTH);
-    EXPECT_RC(rsm_memseg_import_put64(im, -8, v64, 1), RSMERR_BAD_LENGTH);
-    EXPECT_RC(rsm_memseg_import_get(im, -1, big, 1), RSMERR_BAD_LENGTH);
+              RSMERR_BAD_OFFSET);
+    EXPECT_RC(rsm_memseg_import_put64(im, -8, v64, 1), RSMERR_BAD_OFFSET);
+    EXPECT_RC(rsm_memseg_import_get(im, -1, big, 1), RSMERR_BAD_OFFSET);
     EXPECT_RC(rsm_memseg_import_get64(im, 0, g64, (ulong_t)1 << 61),
-              RSMERR_BAD_LENGTH);
-    EXPECT_RC(rsm_memseg_import_put16(im, 0, v16, ~(ulong_t)0), RSMERR_BAD_LENGTH);
+              RSMERR_BAD_OFFSET);
+    EXPECT_RC(rsm_memseg_import_put16(im, 0, v16, ~(ulong_t)0), RSMERR_BAD_OFFSET);
     CHECK(exporter_has(0, size - 5, "tail!", 5));
 
     /* Barrier mode. */
@@ -284,7 +284,7 @@ static void transfers(void)
     CHECK(exporter_has(0, 80, "onetwo", 6));
     /* Argument errors are returned at once and do not fail the span. */
     EXPECT_RC(rsm_memseg_import_open_barrier(&bar), RSM_SUCCESS);
-    EXPECT_RC(rsm_memseg_import_put(im, (off_t)size, "x", 1), RSMERR_BAD_LENGTH);
+    EXPECT_RC(rsm_memseg_import_put(im, (off_t)size, "x", 1), RSMERR_BAD_OFFSET);
     EXPECT_RC(rsm_memseg_import_close_barrier(&bar), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_set_mode(im, RSM_BARRIER_MODE_IMPLICIT),
               RSM_SUCCESS);
