@@ -619,15 +619,9 @@ impl Chan {
                 Action::Sleep(d) => {
                     let peers = blocked(outs, ins);
                     self.sleep(op, d, &peers, || self.any_ready(outs, ins))?;
-                    for &q in &peers {
-                        self.probe(op, q)?;
-                    }
+                    self.probe_blocked(op, outs, ins)?;
                 }
-                Action::Probe => {
-                    for q in blocked(outs, ins) {
-                        self.probe(op, q)?;
-                    }
-                }
+                Action::Probe => self.probe_blocked(op, outs, ins)?,
                 Action::TimedOut => {
                     let waited = w.elapsed();
                     let peers = blocked(outs, ins);
@@ -640,6 +634,21 @@ impl Chan {
                 }
             }
         }
+    }
+
+    /// Probes every peer the exchange waits for. A peer found gone may have written what we
+    /// wait for just before it left (and completed its part): then the exchange goes on,
+    /// and fails only when it needs more from that peer.
+    fn probe_blocked(&self, op: &Op, outs: &[Out<'_>], ins: &[In<'_>]) -> Result<()> {
+        for q in blocked(outs, ins) {
+            if let Err(e) = self.probe(op, q) {
+                if self.any_ready(outs, ins)? {
+                    return Ok(());
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     fn any_ready(&self, outs: &[Out<'_>], ins: &[In<'_>]) -> Result<bool> {

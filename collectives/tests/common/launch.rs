@@ -26,7 +26,7 @@ pub fn dispatch() {
     let proxy = std::env::args_os().nth(1).is_some_and(|a| a == "--proxy");
     let role = std::env::var_os(ROLE).is_some_and(|v| v == "rsmrun");
     if proxy || role {
-        // SAFETY-free: the launcher's entry point reads this process's arguments.
+        // The launcher's entry point reads this process's own arguments.
         std::process::exit(rsm_launcher::cli::main());
     }
 }

@@ -925,7 +925,14 @@ pub fn run(comm: &Comm, filter: Vec<String>) -> i32 {
     // Everybody reports; a final allreduce of the failure count makes every rank's verdict
     // the job's (when the communicator still works).
     let mut total = [0u64];
-    let summed = r.is_ok() && comm.allreduce(&[d.failures], &mut total, &Sum).is_ok();
+    let summed = r.is_ok()
+        && match comm.allreduce(&[d.failures], &mut total, &Sum) {
+            Ok(()) => true,
+            Err(e) => {
+                println!("FAIL rank {}: the final allreduce failed: {e}", d.me);
+                false
+            }
+        };
     println!(
         "rank {}/{} path={} oversubscribed={}: {} cases, {} failures here{} in {:.1} s",
         d.me,

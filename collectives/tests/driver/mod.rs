@@ -25,6 +25,7 @@ pub fn main(args: &[String]) -> i32 {
         "mismatch" => modes::mismatch(&comm),
         "env" => modes::env_forcing(&comm),
         "split" => modes::split(&comm),
+        "timeout" => modes::timeout(&comm),
         _ => {
             println!("FAIL: unknown driver mode {mode:?}");
             2
