@@ -14,10 +14,8 @@
 //! | `RSM_COLL_PROBE_MS` | integer ≥ 1 | 50 | liveness probe period |
 //! | `RSM_COLL_TIMEOUT_S` | integer, `0` = none | 300 | give up a wait after this long |
 //! | `RSM_COLL_BLOCK` | `64`, `128`, `256` | 128 | flag block size |
-//! | `RSM_COLL_CELL_BYTES` | size (`64K`, `1M`, bytes) | 64K | staging cell size (map path) |
-//! | `RSM_COLL_NCELLS` | 2 ..= 64 | 8 | staging cells (map path) |
-//! | `RSM_COLL_LAND_BYTES` | size | by size, 4K ..= 16K | landing slot payload (put path) |
-//! | `RSM_COLL_NLAND` | 2 ..= 64 | 4 | landing slots per sender (put path) |
+//! | `RSM_COLL_LAND_BYTES` | size, multiple of 64, 1K ..= 1M | by size, 4K ..= 64K | landing slot payload |
+//! | `RSM_COLL_NLAND` | 2 ..= 64 | 8 | landing slots per sender |
 //! | `RSM_COLL_TREE_RADIX` | 2 ..= 64 | 4 | k-nomial radix |
 //! | `RSM_COLL_DISSEM_RADIX` | 2 ..= 64 | 2 | dissemination radix |
 //! | `RSM_COLL_ONESHOT_MAX` | size | 16K | one-shot allreduce limit (≤ 4 ranks) |
@@ -101,11 +99,7 @@ pub struct CollConfig {
     pub timeout: Option<Duration>,
     /// Flag block size.
     pub block: usize,
-    /// Cell size (map path).
-    pub cell_bytes: usize,
-    /// Number of cells.
-    pub ncells: usize,
-    /// Landing slot payload override (put path).
+    /// Landing slot payload override.
     pub land_bytes: Option<usize>,
     /// Landing slots per sender.
     pub nland: usize,
@@ -129,8 +123,6 @@ impl Default for CollConfig {
             probe: crate::wait::DEFAULT_PROBE_INTERVAL,
             timeout: Some(crate::wait::DEFAULT_TIMEOUT),
             block: d.block,
-            cell_bytes: d.cell_bytes,
-            ncells: d.ncells,
             land_bytes: None,
             nland: d.nland,
             tuning: Tuning::default(),
@@ -267,14 +259,6 @@ impl CollConfig {
                         _ => return Err(err(&k, &v, "64, 128 or 256")),
                     }
                 }
-                "RSM_COLL_CELL_BYTES" => {
-                    let n = size_in(&k, &v, 4096, 16 << 20)?;
-                    if !n.is_multiple_of(4096) {
-                        return Err(err(&k, &v, "a multiple of 4096"));
-                    }
-                    c.cell_bytes = n;
-                }
-                "RSM_COLL_NCELLS" => c.ncells = int_in(&k, &v, 2, 64)? as usize,
                 "RSM_COLL_LAND_BYTES" => {
                     let n = size_in(&k, &v, 1024, 1 << 20)?;
                     if !n.is_multiple_of(64) {
@@ -323,11 +307,9 @@ impl CollConfig {
 
     /// The layout parameters for a communicator of `p` ranks.
     pub fn layout_params(&self, p: usize) -> LayoutParams {
-        let d = LayoutParams::defaults_for(p);
+        let d = LayoutParams::with_slots(p, self.nland);
         LayoutParams {
             block: self.block,
-            cell_bytes: self.cell_bytes,
-            ncells: self.ncells,
             land_chunk: self.land_bytes.unwrap_or(d.land_chunk),
             nland: self.nland,
         }
@@ -338,13 +320,11 @@ impl CollConfig {
     /// differ.)
     pub fn protocol_hash(&self) -> u64 {
         let text = format!(
-            "{:?}|{}|{:?}|{}|{}|{}|{:?}|{}|{}|{}|{}",
+            "{:?}|{}|{:?}|{}|{:?}|{}|{}|{}|{}",
             self.forced,
             self.controller,
             self.path,
             self.block,
-            self.cell_bytes,
-            self.ncells,
             self.land_bytes,
             self.nland,
             self.tuning.tree_radix,
@@ -406,8 +386,6 @@ mod tests {
             ("RSM_COLL_PROBE_MS", "20"),
             ("RSM_COLL_TIMEOUT_S", "0"),
             ("RSM_COLL_BLOCK", "256"),
-            ("RSM_COLL_CELL_BYTES", "128K"),
-            ("RSM_COLL_NCELLS", "4"),
             ("RSM_COLL_LAND_BYTES", "8K"),
             ("RSM_COLL_NLAND", "6"),
             ("RSM_COLL_TREE_RADIX", "8"),
@@ -442,8 +420,6 @@ mod tests {
             lp,
             LayoutParams {
                 block: 256,
-                cell_bytes: 128 * 1024,
-                ncells: 4,
                 land_chunk: 8192,
                 nland: 6
             }
@@ -483,12 +459,16 @@ mod tests {
         );
         assert_eq!(e("RSM_COLL_BLOCK", "100").expected, "64, 128 or 256");
         assert_eq!(
-            e("RSM_COLL_CELL_BYTES", "5000").expected,
-            "a multiple of 4096"
+            e("RSM_COLL_LAND_BYTES", "5000").expected,
+            "a multiple of 64"
         );
-        assert!(e("RSM_COLL_CELL_BYTES", "1K").expected.contains("4096 ..="));
+        assert!(
+            e("RSM_COLL_LAND_BYTES", "512")
+                .expected
+                .contains("1024 ..=")
+        );
         assert_eq!(e("RSM_COLL_LAND_BYTES", "1000").var, "RSM_COLL_LAND_BYTES");
-        assert_eq!(e("RSM_COLL_NCELLS", "1").expected, "an integer in 2 ..= 64");
+        assert_eq!(e("RSM_COLL_NLAND", "1").expected, "an integer in 2 ..= 64");
         assert_eq!(
             e("RSM_COLL_SLEEP_MAX_MS", "0").expected,
             "an integer in 1 ..= 10000"
@@ -500,8 +480,8 @@ mod tests {
             "unknown environment variable RSM_COLL_ALLREDUC: a known RSM_COLL_* variable (see docs/collectives.md)"
         );
         assert_eq!(
-            e("RSM_COLL_NCELLS", "1").to_string(),
-            "environment variable RSM_COLL_NCELLS=\"1\" is invalid: expected an integer in 2 ..= 64"
+            e("RSM_COLL_NLAND", "1").to_string(),
+            "environment variable RSM_COLL_NLAND=\"1\" is invalid: expected an integer in 2 ..= 64"
         );
     }
 
@@ -515,7 +495,8 @@ mod tests {
                 .protocol_hash()
         };
         assert_ne!(h("RSM_COLL_ALLREDUCE", "ring"), base);
-        assert_ne!(h("RSM_COLL_NCELLS", "4"), base);
+        assert_ne!(h("RSM_COLL_NLAND", "4"), base);
+        assert_ne!(h("RSM_COLL_LAND_BYTES", "8K"), base);
         assert_ne!(h("RSM_COLL_PATH", "put"), base);
         assert_ne!(h("RSM_COLL_CONTROLLER", "shm0"), base);
         assert_ne!(h("RSM_COLL_TREE_RADIX", "2"), base);

@@ -42,10 +42,18 @@
 
 pub mod algo;
 pub mod args;
+mod chan;
+mod coll;
+mod comm;
 pub mod config;
+pub mod error;
 pub mod layout;
 pub mod ops;
 pub mod pattern;
 #[doc(hidden)]
 pub mod reference;
 pub mod wait;
+
+pub use algo::{Algorithm, Collective, Path};
+pub use comm::Comm;
+pub use error::{CollError, Result};

@@ -783,7 +783,7 @@ mod tests {
         assert_eq!(bcast(&b, 1).unwrap(), [[3, 4], [3, 4], [3, 4]]);
         assert_eq!(
             bcast(&bufs::<u8>(&[&[], &[]]), 0).unwrap(),
-            [vec![], vec![]]
+            [Vec::<u8>::new(), Vec::new()]
         );
         assert_eq!(arg_msg(bcast(&b, 3)).0, "root");
         assert_eq!(
