@@ -195,6 +195,96 @@ pub(crate) unsafe fn pread_raw(fd: &OwnedFd, dst: *mut u8, len: usize, off: u64)
     Ok(())
 }
 
+/// What [`probe_range`] found wrong with a range.
+#[derive(Debug)]
+pub(crate) enum Probe {
+    /// Part of the range cannot be read (not mapped, or no access): `EFAULT`.
+    Unreadable(io::Error),
+    /// The range can be read but part of it cannot be written (read-only): `EFAULT`.
+    Unwritable(io::Error),
+    /// The check itself could not run (no descriptor for its pipe, ...).
+    Failed(io::Error),
+}
+
+/// Checks that `ptr..ptr+len` is readable, then that it is writable, without changing its
+/// contents and without faulting: the kernel copies it through a pipe in chunks (`EFAULT`
+/// instead of a fault) and the write check copies each chunk back onto itself.
+///
+/// # Safety
+/// No Rust reference may point into the range (its bytes are rewritten in place with
+/// their own values).
+pub(crate) unsafe fn probe_range(ptr: *mut u8, len: usize) -> Result<(), Probe> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })
+        .map_err(Probe::Failed)?;
+    // SAFETY: both descriptors are fresh and owned from here on.
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    const CHUNK: usize = 64 * 1024;
+    let mut scratch = vec![0u8; CHUNK.min(len)];
+    // Moves up to `n` bytes from `src` into the pipe (the kernel reads `src`); returns how
+    // many went in.
+    let fill = |src: *const u8, n: usize| -> io::Result<usize> {
+        loop {
+            // SAFETY: the kernel validates the user range (EFAULT); we only pass numbers.
+            let w = unsafe { libc::write(wr.as_raw_fd(), src.cast(), n) };
+            if w >= 0 {
+                return Ok(w as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    };
+    // Takes exactly `n` bytes out of the pipe into `dst` (the kernel writes `dst`).
+    let drain = |dst: *mut u8, n: usize| -> io::Result<()> {
+        let mut done = 0;
+        while done < n {
+            // SAFETY: as above; `dst..dst+n` is the caller's range or our scratch buffer.
+            let r = unsafe { libc::read(rd.as_raw_fd(), dst.wrapping_add(done).cast(), n - done) };
+            if r > 0 {
+                done += r as usize;
+                continue;
+            }
+            let e = if r == 0 {
+                io::ErrorKind::UnexpectedEof.into()
+            } else {
+                io::Error::last_os_error()
+            };
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        Ok(())
+    };
+    let fault = |e: io::Error, bad: fn(io::Error) -> Probe| {
+        if e.raw_os_error() == Some(libc::EFAULT) {
+            bad(e)
+        } else {
+            Probe::Failed(e)
+        }
+    };
+    // Pass 1: every byte readable (the whole range before any write check, so an unmapped
+    // page anywhere is reported as such even behind a read-only one).
+    let mut off = 0;
+    while off < len {
+        let n = fill(ptr.wrapping_add(off), (len - off).min(CHUNK))
+            .map_err(|e| fault(e, Probe::Unreadable))?;
+        drain(scratch.as_mut_ptr(), n).map_err(Probe::Failed)?;
+        off += n;
+    }
+    // Pass 2: every byte writable: each chunk goes through the pipe and back onto itself.
+    let mut off = 0;
+    while off < len {
+        let at = ptr.wrapping_add(off);
+        let n = fill(at, (len - off).min(CHUNK)).map_err(|e| fault(e, Probe::Unreadable))?;
+        drain(at, n).map_err(|e| fault(e, Probe::Unwritable))?;
+        off += n;
+    }
+    Ok(())
+}
+
 /// Reads exactly `buf.len()` bytes at offset `off`.
 pub(crate) fn pread_exact(fd: &OwnedFd, buf: &mut [u8], off: u64) -> io::Result<()> {
     // SAFETY: `buf` is a valid writable slice, borrowed exclusively for the call.
@@ -582,4 +672,53 @@ pub(crate) fn pod_bytes_mut<T: Plain>(s: &mut [T]) -> &mut [u8] {
     // SAFETY: as `pod_bytes`; every byte pattern written through the result is a valid
     // `T`, and the exclusive borrow is carried over.
     unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast(), std::mem::size_of_val(s)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use region::Region;
+
+    /// Sets the protection of pages `first..first+n` of `r`.
+    fn protect(r: &Region, first: usize, n: usize, prot: libc::c_int) {
+        let ps = page_size();
+        // SAFETY: whole pages of our own test mapping, no reference into them.
+        let rc = unsafe { libc::mprotect(r.as_ptr().add(first * ps).cast(), n * ps, prot) };
+        assert_eq!(rc, 0);
+    }
+
+    #[test]
+    fn probe_range_tells_unreadable_from_unwritable_and_changes_nothing() {
+        let ps = page_size();
+        // Larger than one pipe chunk, not a multiple of it.
+        let pages = 40;
+        let r = Region::anon(pages * ps).unwrap();
+        let pattern: Vec<u8> = (0..pages * ps).map(|i| (i * 7 % 251) as u8).collect();
+        assert!(r.write(0, &pattern));
+        // SAFETY: our own mapping; no reference into it.
+        unsafe { probe_range(r.as_ptr(), pages * ps) }.unwrap();
+        let mut back = vec![0u8; pages * ps];
+        assert!(r.read(0, &mut back));
+        assert!(back == pattern, "the probe changed the contents");
+
+        // A read-only page: readable but not writable.
+        protect(&r, 30, 1, libc::PROT_READ);
+        // SAFETY: as above.
+        let p = unsafe { probe_range(r.as_ptr(), pages * ps) };
+        assert!(matches!(p, Err(Probe::Unwritable(_))), "{p:?}");
+        // ... and the pages before it are unchanged by the write pass.
+        assert!(r.read(0, &mut back[..30 * ps]));
+        assert!(back[..30 * ps] == pattern[..30 * ps]);
+        // An inaccessible page anywhere wins over the read-only one, even behind it.
+        protect(&r, 35, 1, libc::PROT_NONE);
+        // SAFETY: as above.
+        let p = unsafe { probe_range(r.as_ptr(), pages * ps) };
+        assert!(matches!(p, Err(Probe::Unreadable(_))), "{p:?}");
+        // The range up to the read-only page is fine.
+        // SAFETY: as above.
+        unsafe { probe_range(r.as_ptr(), 30 * ps) }.unwrap();
+        protect(&r, 30, 6, libc::PROT_READ | libc::PROT_WRITE);
+        assert!(r.read(0, &mut back));
+        assert!(back == pattern);
+    }
 }

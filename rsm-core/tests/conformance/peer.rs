@@ -327,6 +327,42 @@ impl State {
                 unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), (p + off) as *mut u8, d.len()) };
                 String::new()
             }
+            "bufread" => {
+                let (p, len) = self.bufs[n(1) as usize];
+                let (off, cnt) = (n(2) as usize, n(3) as usize);
+                assert!(off + cnt <= len);
+                let mut b = vec![0u8; cnt];
+                // SAFETY: in bounds of the peer's own buffer (the test reads only pages it
+                // left accessible).
+                unsafe {
+                    std::ptr::copy_nonoverlapping((p + off) as *const u8, b.as_mut_ptr(), cnt)
+                };
+                hex(&b)
+            }
+            "bufprot" => {
+                // Changes the protection of part of a buffer: none, r or rw.
+                let (p, len) = self.bufs[n(1) as usize];
+                let (off, cnt) = (n(2) as usize, n(3) as usize);
+                assert!(off + cnt <= len);
+                let prot = match a[4] {
+                    "none" => libc::PROT_NONE,
+                    "r" => libc::PROT_READ,
+                    _ => libc::PROT_READ | libc::PROT_WRITE,
+                };
+                // SAFETY: page-aligned part of the peer's own mapping.
+                assert_eq!(unsafe { libc::mprotect((p + off) as *mut _, cnt, prot) }, 0);
+                String::new()
+            }
+            "bufunmap" => {
+                // Unmaps part of a buffer (the peer runs its commands on one thread, so no
+                // other mapping can appear there meanwhile).
+                let (p, len) = self.bufs[n(1) as usize];
+                let (off, cnt) = (n(2) as usize, n(3) as usize);
+                assert!(off + cnt <= len);
+                // SAFETY: page-aligned part of the peer's own mapping, never used again.
+                assert_eq!(unsafe { libc::munmap((p + off) as *mut _, cnt) }, 0);
+                String::new()
+            }
             "create_in_place" => {
                 let (p, len) = self.bufs[n(1) as usize];
                 // SAFETY: the buffer is the peer's own mapping, kept for the process life.

@@ -224,6 +224,91 @@ impl ShmExport {
         Ok(r)
     }
 
+    /// Moves the segment from the range `old` (mapped onto `file`) to the caller's range at
+    /// `ptr`: afterwards `file` holds the new range's contents and is mapped over it, and
+    /// `old` is private memory holding exactly what it held before. On error nothing has
+    /// changed: the new range is checked as a whole before anything is touched.
+    fn rebind_in_place(
+        op: &'static str,
+        file: &OwnedFd,
+        old: &Region,
+        ptr: NonNull<u8>,
+        size: usize,
+    ) -> Result<Region> {
+        let ps = sys::page_size() as u64;
+        // 1. The whole new range must be readable and writable.
+        // SAFETY: the caller of the public unsafe rebind vouched that the range is its own
+        // memory with no Rust reference into it; the probe rewrites each byte with itself
+        // and the kernel reports bad pages as EFAULT instead of faulting.
+        unsafe { sys::probe_range(ptr.as_ptr(), size) }.map_err(|p| match p {
+            sys::Probe::Unreadable(e) => RsmError::os(
+                ErrorKind::BadAddr,
+                op,
+                format!("the range at {:p} is not entirely mapped", ptr),
+                &e,
+            ),
+            sys::Probe::Unwritable(e) => RsmError::os(
+                ErrorKind::PermDenied,
+                op,
+                format!("the range at {:p} is not writable", ptr),
+                &e,
+            ),
+            sys::Probe::Failed(e) => RsmError::os(
+                mem_kind(&e),
+                op,
+                format!("cannot check the range at {:p}", ptr),
+                &e,
+            ),
+        })?;
+        // 2. The old range leaves the file first, keeping its own contents.
+        old.detach(true).map_err(|e| {
+            RsmError::os(
+                ErrorKind::InsufficientMem,
+                op,
+                "cannot keep the old range's contents",
+                &e,
+            )
+        })?;
+        // 3. The new contents go into the file, which is then mapped over the new range.
+        // SAFETY: checked readable above (and still the caller's, by contract); pwrite only
+        // reads it.
+        let moved = unsafe { sys::pwrite_raw(file, ptr.as_ptr(), size, ps) }.and_then(|()| {
+            // SAFETY: the same contract: the range stays mapped by the caller while it is
+            // exported.
+            let r = unsafe { Region::borrowed(ptr, size) };
+            r.map_fixed(file, ps, true).map(|()| r)
+        });
+        match moved {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                // Only a broken contract (the range unmapped meanwhile) or a mapping limit
+                // gets here: put the old range back as the segment, contents included.
+                // SAFETY: `old` is our own mapped Region (private since step 2).
+                let back = unsafe { sys::pwrite_raw(file, old.as_ptr(), size, ps) }
+                    .and_then(|()| old.map_fixed(file, ps, true));
+                let kind = if e.raw_os_error() == Some(libc::EFAULT) {
+                    ErrorKind::BadAddr
+                } else {
+                    mem_kind(&e)
+                };
+                Err(RsmError::os(
+                    kind,
+                    op,
+                    match back {
+                        Ok(()) => {
+                            "cannot map the segment over the new range; it stays on the old one"
+                                .to_owned()
+                        }
+                        Err(b) => format!(
+                            "cannot map the segment over the new range, nor back over the old one ({b})"
+                        ),
+                    },
+                    &e,
+                ))
+            }
+        }
+    }
+
     fn importer_fifos(&self, id: SegmentId) -> Vec<PathBuf> {
         sys::list_prefixed(&self.cfg.shm_dir, &names::import_fifo_prefix(&self.cfg, id))
             .unwrap_or_default()
@@ -531,10 +616,8 @@ impl Exported for ShmExport {
                 let Some(b) = &st.backing else {
                     return Err(err(ErrorKind::BadSegHndl, OP, NO_BACKING));
                 };
-                let r = Self::bind_in_place(OP, &b.file, ptr, self.size)?;
-                let old = std::mem::replace(&mut st.mem, Arc::new(r));
-                // The old range must not reach the file any more; it keeps its contents.
-                let _ = old.detach(true);
+                let r = Self::rebind_in_place(OP, &b.file, &st.mem, ptr, self.size)?;
+                st.mem = Arc::new(r);
                 Ok(())
             }
         }
