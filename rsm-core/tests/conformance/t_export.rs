@@ -738,3 +738,40 @@ fn view_futex_across_processes() {
     s.destroy().unwrap();
     ns.finish();
 }
+
+#[test]
+fn create_at_the_descriptor_limit() {
+    // An exporter short of descriptors gets INSUFFICIENT_RESOURCES; every segment it does
+    // create records who it is correctly (importers must not take it for a dead process).
+    let ns = Ns::new("ex_fdlim");
+    let mut p = Peer::spawn(&ns);
+    let reply = p.ok("create_limits 4096 6");
+    let c = ns.ctrl();
+    let mut created = 0;
+    for (k, f) in reply.iter().enumerate() {
+        let parts: Vec<&str> = f.split(':').collect();
+        assert_eq!(parts[0], k.to_string());
+        match parts[1..] {
+            ["0", id] => {
+                created += 1;
+                let id = parse_num(id) as u32;
+                let im = ImportSegment::connect(&c, 0, id, PERM_RDWR)
+                    .unwrap_or_else(|e| panic!("segment made with {k} free descriptors: {e}"));
+                let b = im.init_barrier(BarrierType::Segment).unwrap();
+                im.put(0, &[1]).unwrap();
+                b.destroy().unwrap();
+                im.disconnect().unwrap();
+            }
+            [code] => assert_eq!(
+                code,
+                ErrorKind::InsufficientResources.code().to_string(),
+                "{k} free descriptors: {reply:?}"
+            ),
+            _ => panic!("bad reply {reply:?}"),
+        }
+    }
+    assert!(created > 0, "nothing created: {reply:?}");
+    assert_eq!(ns.names().len(), 2 * created, "{:?}", ns.names());
+    p.quit();
+    ns.finish();
+}

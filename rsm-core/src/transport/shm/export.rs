@@ -48,6 +48,8 @@ pub(crate) struct ShmExport {
     size: usize,
     ctl_flags: u32,
     create_mode: u32,
+    /// This process's start time, recorded in every control page.
+    start: u64,
     /// Event FIFO, opened `O_RDWR|O_NONBLOCK`. Its descriptor number never changes (a
     /// rotation `dup2`s the new FIFO onto it), so a pollfd handed out stays valid.
     fifo: OwnedFd,
@@ -70,12 +72,14 @@ impl ShmExport {
         self.st.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A fresh unnamed backing file with an initialised control page (generation 0).
+    /// A fresh unnamed backing file with an initialised control page (generation 0);
+    /// `start` is this process's start time ([`sys::self_start_time`]).
     fn new_backing(
         cfg: &Config,
         size: usize,
         ctl_flags: u32,
         create_mode: u32,
+        start: u64,
         fifo: &str,
     ) -> Result<Backing> {
         const OP: &str = "export_create";
@@ -112,8 +116,7 @@ impl ShmExport {
         c.owner_uid.store(euid, Ordering::Relaxed);
         c.owner_gid.store(egid, Ordering::Relaxed);
         c.create_mode.store(create_mode, Ordering::Relaxed);
-        c.owner_start
-            .store(sys::self_start_time(), Ordering::Relaxed);
+        c.owner_start.store(start, Ordering::Relaxed);
         c.write_fifo_name(fifo);
         c.generation.store(layout::GEN_FRESH, Ordering::Relaxed);
         c.magic.store(layout::MAGIC, Ordering::Release);
@@ -128,6 +131,16 @@ impl ShmExport {
         create_mode: u32,
     ) -> Result<ShmExport> {
         const OP: &str = "export_create";
+        // Importers tell this process from a later one under the same pid by its start
+        // time: it must be known (a wrong one would make us look dead to everyone).
+        let start = sys::self_start_time().map_err(|e| {
+            RsmError::os(
+                mem_kind(&e),
+                OP,
+                "cannot read this process's start time from /proc/self/stat",
+                &e,
+            )
+        })?;
         let fifo_name = names::export_fifo(&cfg);
         let fifo = sys::make_fifo(&cfg.shm_dir.join(&fifo_name), 0o600).map_err(|e| {
             RsmError::os(
@@ -139,7 +152,7 @@ impl ShmExport {
         })?;
         let fifo_path = cfg.shm_dir.join(&fifo_name);
         let result = (|| {
-            let b = Self::new_backing(&cfg, size, ctl_flags, create_mode, &fifo_name)?;
+            let b = Self::new_backing(&cfg, size, ctl_flags, create_mode, start, &fifo_name)?;
             let ps = sys::page_size() as u64;
             let mem = match mem {
                 crate::transport::ExportMem::Owned => {
@@ -164,6 +177,7 @@ impl ShmExport {
             size,
             ctl_flags,
             create_mode,
+            start,
             fifo,
             destroyed: AtomicBool::new(false),
             st: Mutex::new(State {
@@ -563,6 +577,7 @@ impl Exported for ShmExport {
             self.size,
             self.ctl_flags,
             self.create_mode,
+            self.start,
             &st.fifo_name,
         )
         .and_then(|fresh| {

@@ -53,7 +53,7 @@ impl Peer {
         }
         let alive = match &self.pidfd {
             Some(fd) => !sys::pidfd_exited(fd),
-            None => sys::process_alive(self.pid, self.start),
+            None => !sys::liveness(self.pid, Some(self.start)).is_dead(),
         };
         if !alive {
             self.dead.store(true, Ordering::Relaxed);
@@ -171,8 +171,35 @@ impl ShmRemote {
             c.owner_pid.load(Ordering::Relaxed),
             c.owner_start.load(Ordering::Relaxed),
         );
-        let pidfd = sys::pidfd_open(pid).ok();
-        if !sys::process_alive(pid, start) {
+        // Out of descriptors is INSUFFICIENT_RESOURCES wherever connect meets it; the
+        // exporter counts as dead only on positive evidence, and only then are its names
+        // removed.
+        let no_fds = |e: &std::io::Error, what: String| {
+            RsmError::os(ErrorKind::InsufficientResources, OP, what, e)
+        };
+        let (pidfd, gone) = match sys::pidfd_open(pid) {
+            Ok(fd) => (Some(fd), false),
+            Err(e) if sys::out_of_descriptors(&e) => {
+                return Err(no_fds(
+                    &e,
+                    format!("cannot open a pidfd of the exporting process {pid}"),
+                ));
+            }
+            // ESRCH: no such process. Anything else (no pidfd support, ...): procfs below.
+            Err(e) => (None, e.raw_os_error() == Some(libc::ESRCH)),
+        };
+        let gone = gone
+            || match sys::liveness(pid, Some(start)) {
+                sys::Liveness::Dead => true,
+                sys::Liveness::Unknown(e) if sys::out_of_descriptors(&e) => {
+                    return Err(no_fds(
+                        &e,
+                        format!("cannot check whether the exporting process {pid} runs"),
+                    ));
+                }
+                sys::Liveness::Unknown(_) | sys::Liveness::Alive => false,
+            };
+        if gone {
             names::remove_if_stale(&cfg, &format!("rsm.{}.{id:08x}", cfg.namespace));
             names::remove_if_stale(&cfg, &c.fifo_name());
             return Err(err(
@@ -183,7 +210,7 @@ impl ShmRemote {
         }
         // The ACL check of SPEC.md §5.4 (the kernel already applied the file mode).
         let acl = c.read_acl(ACL_PATIENCE).ok_or_else(|| {
-            if sys::process_alive(pid, start) {
+            if !sys::liveness(pid, Some(start)).is_dead() {
                 err(
                     ErrorKind::InternalError,
                     OP,
@@ -250,24 +277,16 @@ impl ShmRemote {
                 Some(libc::EACCES) => {
                     RsmError::os(ErrorKind::PermDenied, OP, "the exporter's event FIFO", &e)
                 }
-                _ => RsmError::os(
-                    ErrorKind::InsufficientResources,
-                    OP,
-                    "the exporter's event FIFO",
+                _ => no_fds(
                     &e,
+                    format!("cannot open the exporter's event FIFO {exp_fifo_name}"),
                 ),
             }
         })?;
         let fifo_name = names::import_fifo(&cfg, id);
         let fifo_path = cfg.shm_dir.join(&fifo_name);
-        let fifo = sys::make_fifo(&fifo_path, 0o666).map_err(|e| {
-            RsmError::os(
-                ErrorKind::InsufficientResources,
-                OP,
-                format!("cannot create event FIFO {fifo_name}"),
-                &e,
-            )
-        })?;
+        let fifo = sys::make_fifo(&fifo_path, 0o666)
+            .map_err(|e| no_fds(&e, format!("cannot create event FIFO {fifo_name}")))?;
         let period_ms = cfg.liveness.as_millis().clamp(1, u64::MAX as u128) as u64;
         let r = ShmRemote {
             segid: id,
