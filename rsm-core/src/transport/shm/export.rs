@@ -331,20 +331,15 @@ impl ShmExport {
             .collect()
     }
 
-    /// Takes the name away and marks the file revoked; wakes the importers so blocked
-    /// waits notice.
+    /// Marks the file revoked, wakes the importers so blocked waits notice, and takes the
+    /// name away — in that order: the wake-up byte lands in every importer FIFO before the
+    /// id can be published again, so it separates the events of this publication (which
+    /// importers still receive) from anything a later publication under the same id posts.
     fn revoke(&self, st: &mut State) {
         let Some(id) = st.published.take() else {
             return;
         };
         if let Some(b) = &st.backing {
-            let path = names::data_path(&self.cfg, id);
-            if let (Ok(ours), Ok(named)) = (sys::fstat(b.file.as_raw_fd()), sys::lstat(&path))
-                && ours.ino == named.ino
-                && ours.dev == named.dev
-            {
-                let _ = std::fs::remove_file(&path);
-            }
             CtlPage::of(&b.ctl)
                 .generation
                 .store(layout::GEN_REVOKED, Ordering::SeqCst);
@@ -355,6 +350,34 @@ impl ShmExport {
         for p in self.importer_fifos(id) {
             if !self.remove_if_stale(&p) {
                 events::kick(&p);
+            }
+        }
+        if let Some(b) = &st.backing {
+            let path = names::data_path(&self.cfg, id);
+            if let (Ok(ours), Ok(named)) = (sys::fstat(b.file.as_raw_fd()), sys::lstat(&path))
+                && ours.ino == named.ino
+                && ours.dev == named.dev
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// Consumes one pending event without blocking (`Ok(false)`: none); wake-up bytes
+    /// (destroy, FIFO rotation) are skipped. A destroyed segment is `BAD_SEG_HNDL`.
+    fn take(&self) -> Result<bool> {
+        loop {
+            if self.destroyed.load(Ordering::Acquire) {
+                return Err(err(
+                    ErrorKind::BadSegHndl,
+                    "intr_signal_wait",
+                    "segment destroyed",
+                ));
+            }
+            match events::read(self.fifo.as_raw_fd())? {
+                Some(events::EVENT) => return Ok(true),
+                Some(_) => {}
+                None => return Ok(false),
             }
         }
     }
@@ -445,15 +468,7 @@ impl Events for ShmExport {
     }
 
     fn wait(&self, timeout: Option<Duration>) -> Result<()> {
-        events::wait(self.fifo.as_raw_fd(), None, timeout, || {
-            self.destroyed.load(Ordering::Acquire).then(|| {
-                err(
-                    ErrorKind::BadSegHndl,
-                    "intr_signal_wait",
-                    "segment destroyed",
-                )
-            })
-        })
+        events::wait(self.fifo.as_raw_fd(), None, timeout, || self.take())
     }
 
     fn poll_fd(&self) -> std::os::fd::RawFd {
@@ -465,12 +480,10 @@ impl Events for ShmExport {
     }
 
     fn consume(&self) -> Consumed {
-        if self.destroyed.load(Ordering::Acquire) {
-            return Consumed::Gone;
-        }
-        match sys::read_byte(self.fifo.as_raw_fd()) {
-            Ok(Some(events::EVENT)) => Consumed::Event,
-            _ => Consumed::Nothing,
+        match self.take() {
+            Ok(true) => Consumed::Event,
+            Ok(false) => Consumed::Nothing,
+            Err(_) => Consumed::Gone,
         }
     }
 }

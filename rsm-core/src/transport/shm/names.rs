@@ -120,8 +120,16 @@ pub(crate) fn remove_if_stale(cfg: &Config, name: &str) -> bool {
     };
     let path = cfg.shm_dir.join(name);
     let stale = match parse(rest) {
-        Some(Name::Data(_)) => match data_owner(&path) {
+        Some(Name::Data(segid)) => match data_owner(&path) {
             Some((pid, start, id)) if sys::liveness(pid, Some(start)).is_dead() => {
+                // Like a revocation: the importers' FIFOs get the wake-up byte before the
+                // id can be published again, so the dead exporter's last events stay
+                // ahead of anything a new publication posts (see `events`).
+                for f in sys::list_prefixed(&cfg.shm_dir, &import_fifo_prefix(cfg, segid))
+                    .unwrap_or_default()
+                {
+                    super::events::kick(&cfg.shm_dir.join(f));
+                }
                 // Remove exactly the file we inspected, not a successor of the same name.
                 sys::lstat(&path)
                     .map(|now| now.ino == id.ino && now.dev == id.dev)
