@@ -462,9 +462,10 @@ fn connect_at_the_descriptor_limit_leaves_the_exporter_alone() {
         .iter()
         .position(|&c| c == 0)
         .unwrap_or_else(|| panic!("no connect succeeded: {reply:?}"));
-    // Data file, pidfd, the exporter's FIFO and our FIFO at least.
+    // Data file, the exporter's FIFO and our FIFO at least (and a pidfd where the kernel
+    // has them).
     assert!(
-        first_ok >= 4,
+        first_ok >= 3,
         "connected with {first_ok} descriptors: {reply:?}"
     );
     for (k, &code) in codes.iter().enumerate() {
