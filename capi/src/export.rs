@@ -127,51 +127,11 @@ fn rebind(h: usize, vaddr: *mut c_void, size: usize) -> Result<(), RsmError> {
     if let Some(owner) = ranges.overlapping(vaddr as usize, size, h) {
         return Err(overlap_error(OP, vaddr as usize, size, owner));
     }
-    // rsm-core copies the new range into the segment file before it cuts the old range
-    // loose, so the old range would end up holding the new contents (and a rebind that
-    // fails half-way through reading the new range would leave part of it in the segment).
-    // Keep a copy of the old contents and put it back: the old range then keeps its own
-    // last contents, as documented, and a failed rebind leaves the segment unchanged.
-    let possible = e.seg.flags().contains(ExportFlags::ALLOW_REBIND)
-        && (vaddr as usize).is_multiple_of(state::page_size());
-    let old = ranges.range_of(h).filter(|&(start, len)| {
-        possible && start != vaddr as usize && len == size && len == e.seg.size()
-    });
-    let saved = match old {
-        None => None,
-        Some((start, len)) => {
-            let mut copy: Vec<u8> = Vec::new();
-            copy.try_reserve_exact(len).map_err(|_| {
-                fail(
-                    ErrorKind::InsufficientMem,
-                    OP,
-                    format!("no memory for a copy of the {len}-byte segment during the rebind"),
-                )
-            })?;
-            copy.resize(len, 0);
-            // SAFETY: `start..start+len` is the segment's current memory, mapped while the
-            // segment exists (create's contract); it is only read, into our own buffer.
-            unsafe { std::ptr::copy(start as *const u8, copy.as_mut_ptr(), len) };
-            Some((start, copy))
-        }
-    };
-    // SAFETY: the entry point's contract, as for create, for the new range.
-    let r = unsafe { e.seg.rebind_in_place(vaddr.cast(), size) };
-    // Errors found before anything was copied (creator, ...) changed nothing.
-    let touched = match &r {
-        Ok(()) => true,
-        Err(e) => matches!(
-            e.kind(),
-            ErrorKind::BadAddr | ErrorKind::InsufficientMem | ErrorKind::InsufficientResources
-        ),
-    };
-    if let Some((start, copy)) = saved.filter(|_| touched) {
-        // SAFETY: the old range is still the caller's mapped read/write memory (now
-        // private after a successful rebind, still the segment's after a failed one);
-        // nothing else may touch the segment while a rebind runs (SPEC.md §4.3).
-        unsafe { std::ptr::copy(copy.as_ptr(), start as *mut u8, copy.len()) };
-    }
-    r?;
+    // SAFETY: the entry point's contract, as for create, for the new range. rsm-core
+    // checks the whole new range before it changes anything (a failed rebind leaves the
+    // segment and both ranges as they were) and cuts the old range loose with its own
+    // contents.
+    unsafe { e.seg.rebind_in_place(vaddr.cast(), size) }?;
     ranges.claim(h, vaddr as usize, size);
     Ok(())
 }

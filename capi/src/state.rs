@@ -227,14 +227,6 @@ impl Ranges {
             .map(|r| r.owner)
     }
 
-    /// The range `owner` holds, as `(start, len)`.
-    pub fn range_of(&self, owner: usize) -> Option<(usize, usize)> {
-        self.0
-            .iter()
-            .find(|r| r.owner == owner)
-            .map(|r| (r.start, r.end - r.start))
-    }
-
     /// Records `start..start+len` as managed by `owner` (replacing what `owner` had).
     pub fn claim(&mut self, owner: usize, start: usize, len: usize) {
         self.0.retain(|r| r.owner != owner);

@@ -326,11 +326,14 @@ impl ExportSegment {
 
     /// `rsm_memseg_export_rebind` in place: the segment's memory becomes the caller's range
     /// `vaddr..vaddr+len` (its contents are what importers now see); the previous range is
-    /// detached (private memory keeping its contents). Rebinding to the current address is
-    /// a no-op. Errors, in order: [`ErrorKind::BadSegHndl`], [`ErrorKind::BadAddr`] (null),
+    /// detached first and keeps exactly its own contents (private memory). Rebinding to the
+    /// current address is a no-op. The whole new range is checked before anything changes:
+    /// a rebind that fails leaves the segment, its importers and both ranges as they were.
+    /// Errors, in order: [`ErrorKind::BadSegHndl`], [`ErrorKind::BadAddr`] (null),
     /// [`ErrorKind::RebindNotAllowed`], [`ErrorKind::NotCreator`], [`ErrorKind::BadLength`]
-    /// (≠ size), [`ErrorKind::BadAddr`] (not page aligned, or not mapped),
-    /// [`ErrorKind::PermDenied`] (not writable).
+    /// (≠ size), [`ErrorKind::BadAddr`] (not page aligned, or any page not mapped or not
+    /// readable), [`ErrorKind::PermDenied`] (any page not writable),
+    /// [`ErrorKind::InsufficientMem`] / [`ErrorKind::InsufficientResources`].
     ///
     /// # Safety
     /// As for [`create_in_place`](Self::create_in_place), for the new range.

@@ -780,8 +780,10 @@ impl ImportSegment {
     }
 
     /// `rsm_intr_signal_wait`: waits for and consumes one event posted by the exporter
-    /// (`None` = forever). Returns [`ErrorKind::ConnAborted`] as soon as the connection is
-    /// lost (immediately when the exporter dies). Errors also [`ErrorKind::BadSegHndl`],
+    /// (`None` = forever). On a lost connection (unpublished, destroyed, or the exporter
+    /// died) the events the exporter posted before the loss are still delivered, one per
+    /// call; then [`ErrorKind::ConnAborted`] at once (a blocked wait is woken immediately
+    /// when the exporter dies). Errors also [`ErrorKind::BadSegHndl`],
     /// [`ErrorKind::Timeout`], [`ErrorKind::Interrupted`].
     pub fn signal_wait(&self, timeout: Option<Duration>) -> Result<()> {
         self.sh.connected("intr_signal_wait")?;

@@ -40,9 +40,10 @@ fn token() -> u64 {
     ((sys::getpid() as u64) << 32) | n as u64
 }
 
-fn holder_alive(word: u64) -> bool {
-    let pid = (word >> 32) as u32;
-    matches!(sys::proc_stat(pid), Some((_, s)) if s != b'Z' && s != b'X')
+/// Whether the holder of a lock word is known to be gone. Only positive evidence counts:
+/// a holder that cannot be checked (no descriptor left to read procfs, ...) keeps its lock.
+fn holder_dead(word: u64) -> bool {
+    sys::liveness((word >> 32) as u32, None).is_dead()
 }
 
 /// The locks one handle holds: (offset, holding thread) → token. A lock belongs to the
@@ -72,7 +73,7 @@ impl Held {
             return Ok(true);
         }
         if break_dead
-            && !holder_alive(old)
+            && holder_dead(old)
             && atomic(AtomicOp::CompareSwap {
                 expected: old,
                 new: tok,

@@ -104,7 +104,8 @@ pub(crate) fn poll_error(op: &'static str, e: &std::io::Error) -> RsmError {
 /// event was taken by someone else). Ordinary entries behave as with `poll`.
 /// Extension: an RSM import entry whose connection is lost (exporter unpublished,
 /// destroyed or died) reports `POLLHUP` — immediately on the exporter's death — instead of
-/// never becoming ready.
+/// never becoming ready, once the events the exporter posted before the loss have been
+/// consumed (each call takes one of them first and reports `POLLRDNORM`).
 ///
 /// Errors: [`ErrorKind::Timeout`] (nothing happened, or every RSM event evaporated),
 /// [`ErrorKind::Interrupted`], [`ErrorKind::InsufficientResources`],
@@ -139,22 +140,27 @@ pub fn wait_pollfd(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resul
             format!("no event within {ms} ms"),
         ));
     }
-    for (p, q) in fds.iter_mut().zip(&all) {
-        p.revents = q.revents;
-    }
+    let mut hup = vec![false; fds.len()];
     for (k, &i) in peers.iter().enumerate() {
-        if all[fds.len() + k].revents != 0 {
-            fds[i].revents |= libc::POLLHUP;
-        }
+        hup[i] = all[fds.len() + k].revents != 0;
     }
-    for (p, ev) in fds.iter_mut().zip(&rsm) {
+    for (i, (p, ev)) in fds.iter_mut().zip(&rsm).enumerate() {
+        let own = all[i].revents;
+        p.revents = own;
+        if hup[i] {
+            p.revents |= libc::POLLHUP;
+        }
         let Some(ev) = ev else { continue };
-        if p.revents == libc::POLLRDNORM {
-            match ev.consume() {
-                Consumed::Event => {}
-                Consumed::Nothing => p.revents = 0,
-                Consumed::Gone => p.revents = libc::POLLHUP,
-            }
+        // An RSM entry with an event to take, or whose peer died: an event still pending
+        // (posted before the connection was lost) is delivered first; POLLHUP only once
+        // none is left.
+        if own == libc::POLLRDNORM || (own == 0 && hup[i]) {
+            p.revents = match ev.consume() {
+                Consumed::Event => libc::POLLRDNORM,
+                Consumed::Nothing if hup[i] => libc::POLLHUP,
+                Consumed::Nothing => 0,
+                Consumed::Gone => libc::POLLHUP,
+            };
         }
     }
     let count = fds.iter().filter(|p| p.revents != 0).count();

@@ -3,7 +3,8 @@
  * between this process and a peer process, in both directions: counting,
  * RSM_SIGPOST_NO_ACCUMULATE, timeouts, interruption by a signal, descriptors
  * with plain poll() and with rsm_intr_signal_wait_pollfd() next to an
- * ordinary pipe, poll references, and waits on a connection that is lost.
+ * ordinary pipe, poll references, and waits on a connection that is lost
+ * (events posted before the loss first).
  *
  * rsm-test: link timeout=60
  */
@@ -179,6 +180,31 @@ int main(int argc, char **argv)
     EXPECT_RC(rsm_intr_signal_wait(im, 10000), RSMERR_CONN_ABORTED);
     CHECK(now_s() - t0 < 5.0);
     EXPECT_RC(rsm_intr_signal_post(im, 0), RSMERR_CONN_ABORTED);
+    EXPECT_RC(rsm_memseg_release_pollfd(im), RSM_SUCCESS);
+    EXPECT_RC(rsm_memseg_import_disconnect(im), RSM_SUCCESS);
+
+    /* ---- events posted before the loss are still delivered (as on
+     * Solaris), one per wait; the loss is reported once none is left ---- */
+    EXPECT_RC(peer_cmd(&peer, NULL, 0, "publish 0 400202"), RSM_SUCCESS);
+    EXPECT_RC(rsm_memseg_import_connect(ctrl, 0, 0x400202, RSM_PERM_RDWR, &im),
+              RSM_SUCCESS);
+    EXPECT_RC(peer_cmd(&peer, NULL, 0, "epost 0 0"), RSM_SUCCESS);
+    EXPECT_RC(peer_cmd(&peer, NULL, 0, "epost 0 0"), RSM_SUCCESS);
+    EXPECT_RC(peer_cmd(&peer, NULL, 0, "unpublish 0"), RSM_SUCCESS);
+    EXPECT_RC(rsm_intr_signal_wait(im, 5000), RSM_SUCCESS);
+    EXPECT_RC(rsm_memseg_get_pollfd(im, &pf), RSM_SUCCESS);
+    pf.revents = 0;
+    n = -1;
+    EXPECT_RC(rsm_intr_signal_wait_pollfd(&pf, 1, 5000, &n), RSM_SUCCESS);
+    CHECK(n == 1 && pf.revents == POLLRDNORM);
+    EXPECT_RC(rsm_intr_signal_wait(im, 5000), RSMERR_CONN_ABORTED);
+    /* The descriptor of the lost connection stays ready and says so. */
+    CHECK(poll(&pf, 1, 0) == 1);
+    pf.revents = 0;
+    n = -1;
+    EXPECT_RC(rsm_intr_signal_wait_pollfd(&pf, 1, 5000, &n), RSM_SUCCESS);
+    CHECK(n == 1 && pf.revents == POLLHUP);
+    EXPECT_RC(rsm_intr_signal_wait(im, -1), RSMERR_CONN_ABORTED);
     EXPECT_RC(rsm_memseg_release_pollfd(im), RSM_SUCCESS);
     EXPECT_RC(rsm_memseg_import_disconnect(im), RSM_SUCCESS);
 

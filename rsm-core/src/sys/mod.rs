@@ -195,6 +195,96 @@ pub(crate) unsafe fn pread_raw(fd: &OwnedFd, dst: *mut u8, len: usize, off: u64)
     Ok(())
 }
 
+/// What [`probe_range`] found wrong with a range.
+#[derive(Debug)]
+pub(crate) enum Probe {
+    /// Part of the range cannot be read (not mapped, or no access): `EFAULT`.
+    Unreadable(io::Error),
+    /// The range can be read but part of it cannot be written (read-only): `EFAULT`.
+    Unwritable(io::Error),
+    /// The check itself could not run (no descriptor for its pipe, ...).
+    Failed(io::Error),
+}
+
+/// Checks that `ptr..ptr+len` is readable, then that it is writable, without changing its
+/// contents and without faulting: the kernel copies it through a pipe in chunks (`EFAULT`
+/// instead of a fault) and the write check copies each chunk back onto itself.
+///
+/// # Safety
+/// No Rust reference may point into the range (its bytes are rewritten in place with
+/// their own values).
+pub(crate) unsafe fn probe_range(ptr: *mut u8, len: usize) -> Result<(), Probe> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })
+        .map_err(Probe::Failed)?;
+    // SAFETY: both descriptors are fresh and owned from here on.
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    const CHUNK: usize = 64 * 1024;
+    let mut scratch = vec![0u8; CHUNK.min(len)];
+    // Moves up to `n` bytes from `src` into the pipe (the kernel reads `src`); returns how
+    // many went in.
+    let fill = |src: *const u8, n: usize| -> io::Result<usize> {
+        loop {
+            // SAFETY: the kernel validates the user range (EFAULT); we only pass numbers.
+            let w = unsafe { libc::write(wr.as_raw_fd(), src.cast(), n) };
+            if w >= 0 {
+                return Ok(w as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    };
+    // Takes exactly `n` bytes out of the pipe into `dst` (the kernel writes `dst`).
+    let drain = |dst: *mut u8, n: usize| -> io::Result<()> {
+        let mut done = 0;
+        while done < n {
+            // SAFETY: as above; `dst..dst+n` is the caller's range or our scratch buffer.
+            let r = unsafe { libc::read(rd.as_raw_fd(), dst.wrapping_add(done).cast(), n - done) };
+            if r > 0 {
+                done += r as usize;
+                continue;
+            }
+            let e = if r == 0 {
+                io::ErrorKind::UnexpectedEof.into()
+            } else {
+                io::Error::last_os_error()
+            };
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        Ok(())
+    };
+    let fault = |e: io::Error, bad: fn(io::Error) -> Probe| {
+        if e.raw_os_error() == Some(libc::EFAULT) {
+            bad(e)
+        } else {
+            Probe::Failed(e)
+        }
+    };
+    // Pass 1: every byte readable (the whole range before any write check, so an unmapped
+    // page anywhere is reported as such even behind a read-only one).
+    let mut off = 0;
+    while off < len {
+        let n = fill(ptr.wrapping_add(off), (len - off).min(CHUNK))
+            .map_err(|e| fault(e, Probe::Unreadable))?;
+        drain(scratch.as_mut_ptr(), n).map_err(Probe::Failed)?;
+        off += n;
+    }
+    // Pass 2: every byte writable: each chunk goes through the pipe and back onto itself.
+    let mut off = 0;
+    while off < len {
+        let at = ptr.wrapping_add(off);
+        let n = fill(at, (len - off).min(CHUNK)).map_err(|e| fault(e, Probe::Unreadable))?;
+        drain(at, n).map_err(|e| fault(e, Probe::Unwritable))?;
+        off += n;
+    }
+    Ok(())
+}
+
 /// Reads exactly `buf.len()` bytes at offset `off`.
 pub(crate) fn pread_exact(fd: &OwnedFd, buf: &mut [u8], off: u64) -> io::Result<()> {
     // SAFETY: `buf` is a valid writable slice, borrowed exclusively for the call.
@@ -377,33 +467,84 @@ pub(crate) fn pidfd_exited(pidfd: &OwnedFd) -> bool {
     matches!(poll(&mut p, 0), Ok(1)) && p[0].revents != 0
 }
 
-/// Start time (clock ticks since boot) and state letter of process `pid`, from
-/// `/proc/<pid>/stat`; `None` if the process does not exist.
-pub(crate) fn proc_stat(pid: u32) -> Option<(u64, u8)> {
-    let s = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = s.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&s[close + 1..]).ok()?;
-    let mut it = rest.split_ascii_whitespace();
-    let state = it.next()?.as_bytes().first().copied()?;
-    // Field 3 is the state; the start time is field 22, i.e. 19 fields further.
-    let start = it.nth(18)?.parse().ok()?;
-    Some((start, state))
+/// Whether an error means the process ran out of descriptors (`EMFILE`, `ENFILE`).
+pub(crate) fn out_of_descriptors(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
-/// Whether process `pid` that started at `start` (see [`proc_stat`]) still runs.
-/// Zombies count as dead; a reused pid (other start time) counts as dead.
-pub(crate) fn process_alive(pid: u32, start: u64) -> bool {
-    match proc_stat(pid) {
-        None => {
-            // No procfs entry: fall back to kill(pid, 0).
-            if std::path::Path::new("/proc/self/stat").exists() {
-                return false;
+/// Start time (clock ticks since boot) and state letter of process `pid`, from
+/// `/proc/<pid>/stat`. The error is the one of the open or read: `ENOENT`/`ESRCH` when
+/// the entry does not exist (no such process, no procfs, or a hidden one), anything else
+/// (`EMFILE`, `ENOMEM`, ...) when it could not be read; `InvalidData` if it cannot be
+/// parsed.
+pub(crate) fn proc_stat(pid: u32) -> io::Result<(u64, u8)> {
+    let s = std::fs::read(format!("/proc/{pid}/stat"))?;
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/<pid>/stat");
+    let close = s.iter().rposition(|&b| b == b')').ok_or_else(bad)?;
+    let rest = std::str::from_utf8(&s[close + 1..]).map_err(|_| bad())?;
+    let mut it = rest.split_ascii_whitespace();
+    let state = it
+        .next()
+        .and_then(|f| f.as_bytes().first().copied())
+        .ok_or_else(bad)?;
+    // Field 3 is the state; the start time is field 22, i.e. 19 fields further.
+    let start = it.nth(18).and_then(|f| f.parse().ok()).ok_or_else(bad)?;
+    Ok((start, state))
+}
+
+/// What is known about a process (see [`liveness`]).
+#[derive(Debug)]
+pub(crate) enum Liveness {
+    /// It runs (or it exists and cannot be inspected further).
+    Alive,
+    /// Positive evidence that it is gone: no such process (`ESRCH`), a zombie, or another
+    /// process under a reused pid (different start time).
+    Dead,
+    /// The check could not run (for example no descriptor left to read procfs with):
+    /// callers treat the process as alive and never remove its names.
+    Unknown(io::Error),
+}
+
+impl Liveness {
+    /// Only positive evidence counts: `Unknown` is not dead.
+    pub(crate) fn is_dead(&self) -> bool {
+        matches!(self, Liveness::Dead)
+    }
+}
+
+/// Whether process `pid` still runs. With `start` (a start time from [`proc_stat`], 0 if
+/// it was unknown), a process under the same pid that started at another time is another
+/// process: the one asked about is dead. Zombies are dead. Anything that prevents the
+/// check (`EMFILE`, ...) gives [`Liveness::Unknown`], never `Dead`.
+pub(crate) fn liveness(pid: u32, start: Option<u64>) -> Liveness {
+    // No process can have these ids (and kill() would address process groups).
+    if pid == 0 || pid > i32::MAX as u32 {
+        return Liveness::Dead;
+    }
+    judge(pid, start, proc_stat(pid))
+}
+
+/// [`liveness`] given what reading `/proc/<pid>/stat` gave (`pid` is a valid pid).
+fn judge(pid: u32, start: Option<u64>, stat: io::Result<(u64, u8)>) -> Liveness {
+    match stat {
+        Ok((_, b'Z' | b'X')) => Liveness::Dead,
+        Ok((s, _)) if start.is_some_and(|t| t != 0 && t != s) => Liveness::Dead,
+        Ok(_) => Liveness::Alive,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
+            // No entry: the process is gone, or procfs is missing or hides it. Ask the
+            // kernel directly.
+            // SAFETY: signal 0 only checks for existence; `pid` is a positive pid_t.
+            if unsafe { libc::kill(pid as libc::pid_t, 0) } == 0 {
+                return Liveness::Alive;
             }
-            // SAFETY: signal 0 only checks for existence.
-            let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-            r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+            let k = io::Error::last_os_error();
+            match k.raw_os_error() {
+                Some(libc::ESRCH) => Liveness::Dead,
+                Some(libc::EPERM) => Liveness::Alive,
+                _ => Liveness::Unknown(k),
+            }
         }
-        Some((s, state)) => s == start && state != b'Z' && state != b'X',
+        Err(e) => Liveness::Unknown(e),
     }
 }
 
@@ -412,16 +553,22 @@ pub(crate) fn getpid() -> u32 {
     std::process::id()
 }
 
-/// Start time of this process (see [`proc_stat`]); 0 if procfs is unavailable.
-pub(crate) fn self_start_time() -> u64 {
+/// Start time of this process (see [`proc_stat`]); 0 if procfs is not there. An error
+/// (for example `EMFILE`) is not cached: the next call tries again.
+pub(crate) fn self_start_time() -> io::Result<u64> {
     // The value is fixed for a process but must be re-read after fork: key it by pid.
     static CACHE: std::sync::Mutex<(u32, u64)> = std::sync::Mutex::new((0, 0));
     let pid = getpid();
     let mut c = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     if c.0 != pid {
-        *c = (pid, proc_stat(pid).map(|s| s.0).unwrap_or(0));
+        let start = match proc_stat(pid) {
+            Ok((s, _)) => s,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => 0,
+            Err(e) => return Err(e),
+        };
+        *c = (pid, start);
     }
-    c.1
+    Ok(c.1)
 }
 
 /// Effective uid and gid (the credentials the kernel checks file access with).
@@ -582,4 +729,127 @@ pub(crate) fn pod_bytes_mut<T: Plain>(s: &mut [T]) -> &mut [u8] {
     // SAFETY: as `pod_bytes`; every byte pattern written through the result is a valid
     // `T`, and the exclusive borrow is carried over.
     unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast(), std::mem::size_of_val(s)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use region::Region;
+
+    /// Sets the protection of pages `first..first+n` of `r`.
+    fn protect(r: &Region, first: usize, n: usize, prot: libc::c_int) {
+        let ps = page_size();
+        // SAFETY: whole pages of our own test mapping, no reference into them.
+        let rc = unsafe { libc::mprotect(r.as_ptr().add(first * ps).cast(), n * ps, prot) };
+        assert_eq!(rc, 0);
+    }
+
+    #[test]
+    fn probe_range_tells_unreadable_from_unwritable_and_changes_nothing() {
+        let ps = page_size();
+        // Larger than one pipe chunk, not a multiple of it.
+        let pages = 40;
+        let r = Region::anon(pages * ps).unwrap();
+        let pattern: Vec<u8> = (0..pages * ps).map(|i| (i * 7 % 251) as u8).collect();
+        assert!(r.write(0, &pattern));
+        // SAFETY: our own mapping; no reference into it.
+        unsafe { probe_range(r.as_ptr(), pages * ps) }.unwrap();
+        let mut back = vec![0u8; pages * ps];
+        assert!(r.read(0, &mut back));
+        assert!(back == pattern, "the probe changed the contents");
+
+        // A read-only page: readable but not writable.
+        protect(&r, 30, 1, libc::PROT_READ);
+        // SAFETY: as above.
+        let p = unsafe { probe_range(r.as_ptr(), pages * ps) };
+        assert!(matches!(p, Err(Probe::Unwritable(_))), "{p:?}");
+        // ... and the pages before it are unchanged by the write pass.
+        assert!(r.read(0, &mut back[..30 * ps]));
+        assert!(back[..30 * ps] == pattern[..30 * ps]);
+        // An inaccessible page anywhere wins over the read-only one, even behind it.
+        protect(&r, 35, 1, libc::PROT_NONE);
+        // SAFETY: as above.
+        let p = unsafe { probe_range(r.as_ptr(), pages * ps) };
+        assert!(matches!(p, Err(Probe::Unreadable(_))), "{p:?}");
+        // The range up to the read-only page is fine.
+        // SAFETY: as above.
+        unsafe { probe_range(r.as_ptr(), 30 * ps) }.unwrap();
+        protect(&r, 30, 6, libc::PROT_READ | libc::PROT_WRITE);
+        assert!(r.read(0, &mut back));
+        assert!(back == pattern);
+    }
+
+    fn os(errno: i32) -> io::Error {
+        io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn liveness_needs_positive_evidence_of_death() {
+        let me = getpid();
+        let start = self_start_time().unwrap();
+        assert!(start > 0);
+        assert!(matches!(liveness(me, Some(start)), Liveness::Alive));
+        assert!(matches!(liveness(me, None), Liveness::Alive));
+        assert!(
+            matches!(liveness(me, Some(0)), Liveness::Alive),
+            "0: start unknown"
+        );
+        // Another start time under our pid: the process asked about is gone.
+        assert!(liveness(me, Some(start + 1)).is_dead());
+        assert!(liveness(0, None).is_dead());
+        assert!(liveness(u32::MAX, None).is_dead());
+        // A child: alive, then a zombie, then reaped.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let (cstart, _) = proc_stat(pid).unwrap();
+        assert!(matches!(liveness(pid, Some(cstart)), Liveness::Alive));
+        // SAFETY: signalling our own child.
+        assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) }, 0);
+        let t = std::time::Instant::now();
+        while !liveness(pid, Some(cstart)).is_dead() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "zombie not seen as dead"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.wait().unwrap();
+        assert!(liveness(pid, Some(cstart)).is_dead());
+        assert!(liveness(pid, None).is_dead());
+
+        // What procfs said, judged: failures to look are never death.
+        for errno in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOMEM,
+            libc::EACCES,
+            libc::EIO,
+        ] {
+            let l = judge(me, Some(start), Err(os(errno)));
+            assert!(matches!(l, Liveness::Unknown(_)), "errno {errno}: {l:?}");
+            let l = judge(pid, Some(cstart), Err(os(errno)));
+            assert!(matches!(l, Liveness::Unknown(_)), "errno {errno}: {l:?}");
+        }
+        let garbled = io::Error::new(io::ErrorKind::InvalidData, "garbled");
+        assert!(matches!(
+            judge(me, None, Err(garbled)),
+            Liveness::Unknown(_)
+        ));
+        // No entry: the kernel decides (a hidden or procfs-less live process is alive).
+        assert!(matches!(
+            judge(me, Some(start), Err(os(libc::ENOENT))),
+            Liveness::Alive
+        ));
+        assert!(judge(pid, Some(cstart), Err(os(libc::ENOENT))).is_dead());
+        assert!(judge(pid, None, Err(os(libc::ESRCH))).is_dead());
+        assert!(judge(me, None, Ok((start, b'Z'))).is_dead());
+        assert!(judge(me, None, Ok((start, b'X'))).is_dead());
+        assert!(matches!(
+            judge(me, None, Ok((start, b'S'))),
+            Liveness::Alive
+        ));
+    }
 }

@@ -327,6 +327,42 @@ impl State {
                 unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), (p + off) as *mut u8, d.len()) };
                 String::new()
             }
+            "bufread" => {
+                let (p, len) = self.bufs[n(1) as usize];
+                let (off, cnt) = (n(2) as usize, n(3) as usize);
+                assert!(off + cnt <= len);
+                let mut b = vec![0u8; cnt];
+                // SAFETY: in bounds of the peer's own buffer (the test reads only pages it
+                // left accessible).
+                unsafe {
+                    std::ptr::copy_nonoverlapping((p + off) as *const u8, b.as_mut_ptr(), cnt)
+                };
+                hex(&b)
+            }
+            "bufprot" => {
+                // Changes the protection of part of a buffer: none, r or rw.
+                let (p, len) = self.bufs[n(1) as usize];
+                let (off, cnt) = (n(2) as usize, n(3) as usize);
+                assert!(off + cnt <= len);
+                let prot = match a[4] {
+                    "none" => libc::PROT_NONE,
+                    "r" => libc::PROT_READ,
+                    _ => libc::PROT_READ | libc::PROT_WRITE,
+                };
+                // SAFETY: page-aligned part of the peer's own mapping.
+                assert_eq!(unsafe { libc::mprotect((p + off) as *mut _, cnt, prot) }, 0);
+                String::new()
+            }
+            "bufunmap" => {
+                // Unmaps part of a buffer (the peer runs its commands on one thread, so no
+                // other mapping can appear there meanwhile).
+                let (p, len) = self.bufs[n(1) as usize];
+                let (off, cnt) = (n(2) as usize, n(3) as usize);
+                assert!(off + cnt <= len);
+                // SAFETY: page-aligned part of the peer's own mapping, never used again.
+                assert_eq!(unsafe { libc::munmap((p + off) as *mut _, cnt) }, 0);
+                String::new()
+            }
             "create_in_place" => {
                 let (p, len) = self.bufs[n(1) as usize];
                 // SAFETY: the buffer is the peer's own mapping, kept for the process life.
@@ -351,24 +387,57 @@ impl State {
                 format!("{b:#x} {l}")
             }
             "nofile" => {
-                let r = libc::rlimit {
-                    rlim_cur: n(1),
-                    rlim_max: libc::RLIM_INFINITY,
-                };
-                let mut cur = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                // SAFETY: valid rlimit structures.
-                unsafe {
-                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur);
-                    let r = libc::rlimit {
-                        rlim_max: cur.rlim_max,
-                        ..r
-                    };
-                    assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &r), 0);
-                }
+                set_nofile(n(1));
                 String::new()
+            }
+            "fdlimit" => {
+                // RLIMIT_NOFILE = the lowest free descriptor number + n: exactly n more
+                // descriptors can be opened.
+                let lowest = lowest_free_fd();
+                set_nofile(lowest + n(1));
+                lowest.to_string()
+            }
+            "connect_limits" => {
+                // connect <id> <perm> with RLIMIT_NOFILE = the lowest free descriptor
+                // number + k, for k = 0..=n: "k:code" each (0 = connected; the handle is
+                // dropped with the limit restored).
+                let lowest = lowest_free_fd();
+                let saved = nofile();
+                let mut out = Vec::new();
+                for k in 0..=n(3) {
+                    set_nofile(lowest + k);
+                    let r = ImportSegment::connect(
+                        self.ctrl()?,
+                        self.ctrl()?.node_id(),
+                        n(1) as u32,
+                        u32::from_str_radix(a[2], 8).unwrap(),
+                    );
+                    set_nofile(saved);
+                    out.push(format!("{k}:{}", r.map_or_else(|e| e.code(), |_| 0)));
+                }
+                out.join(" ")
+            }
+            "create_limits" => {
+                // create <size> with RLIMIT_NOFILE = the lowest free descriptor number + k,
+                // for k = 0..=n: "k:code" each, "k:0:<id>" when created (then published
+                // with an automatic id and kept).
+                let lowest = lowest_free_fd();
+                let saved = nofile();
+                let mut out = Vec::new();
+                for k in 0..=n(2) {
+                    set_nofile(lowest + k);
+                    let r = ExportSegment::create(self.ctrl()?, n(1) as usize, ExportFlags::NONE);
+                    set_nofile(saved);
+                    match r {
+                        Ok(seg) => {
+                            let id = seg.publish(0, &[])?;
+                            self.ex.push(Some(seg));
+                            out.push(format!("{k}:0:{id:#x}"));
+                        }
+                        Err(e) => out.push(format!("{k}:{}", e.code())),
+                    }
+                }
+                out.join(" ")
             }
             "sigusr1" => {
                 extern "C" fn on_usr1(_: libc::c_int) {}
@@ -415,6 +484,41 @@ impl State {
             "exit" => std::process::exit(0),
             other => return Err(bad(&format!("unknown command {other}"))),
         })
+    }
+}
+
+/// The lowest descriptor number not in use.
+fn lowest_free_fd() -> u64 {
+    // SAFETY: dup of standard input returns the lowest free number (or -1), closed at once.
+    let fd = unsafe { libc::dup(0) };
+    assert!(fd >= 0, "no descriptor free");
+    // SAFETY: our own fresh descriptor.
+    unsafe { libc::close(fd) };
+    fd as u64
+}
+
+/// The soft RLIMIT_NOFILE.
+fn nofile() -> u64 {
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid rlimit structure.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) }, 0);
+    cur.rlim_cur
+}
+
+/// Sets the soft RLIMIT_NOFILE (the hard limit stays).
+fn set_nofile(n: u64) {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid rlimit structures.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut r), 0);
+        r.rlim_cur = n;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &r), 0);
     }
 }
 

@@ -474,6 +474,129 @@ fn rebind_in_place_moves_the_segment() {
     ns.finish();
 }
 
+/// The importer's view of the whole 2-page segment.
+fn segment_bytes(im: &ImportSegment) -> Vec<u8> {
+    let mut b = vec![0u8; 2 * PS];
+    im.get(0, &mut b).unwrap();
+    b
+}
+
+/// Asserts equal byte strings, reporting the first difference (not kilobytes of numbers).
+#[track_caller]
+fn same_bytes(got: &[u8], want: &[u8], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
+        let n = got.iter().zip(want).filter(|(g, w)| g != w).count();
+        panic!(
+            "{what}: {n} bytes differ, the first at offset {i}: {:#04x}, expected {:#04x}",
+            got[i], want[i]
+        );
+    }
+}
+
+/// The peer's buffer `buf` (its first `len` bytes).
+fn peer_buf(p: &mut Peer, buf: usize, off: usize, len: usize) -> Vec<u8> {
+    unhex(&p.ok(&format!("bufread {buf} {off} {len}"))[0])
+}
+
+#[test]
+fn rebind_in_place_keeps_the_old_contents_and_fails_without_a_trace() {
+    // The exporter is a peer using caller memory; the importer (this process) checks what
+    // it sees after every step.
+    let ns = Ns::new("ex_rebind_keep");
+    let mut p = Peer::spawn(&ns);
+    for (i, fill) in [0x11, 0x22, 0x33, 0x44, 0x55].iter().enumerate() {
+        assert_eq!(
+            p.ok(&format!("buf {} {fill:#x}", 2 * PS)),
+            vec![i.to_string()]
+        );
+    }
+    p.ok("create_in_place 0 1");
+    let id = p.num("publish 0 0") as u32;
+    let c = ns.ctrl();
+    let im = ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap();
+    let _b = im.init_barrier(BarrierType::Segment).unwrap();
+    // The segment's contents: A's own bytes, an importer put and an exporter store.
+    let mut a = vec![0x11u8; 2 * PS];
+    im.put(100, &[0xa0, 0xa1]).unwrap();
+    a[100..102].copy_from_slice(&[0xa0, 0xa1]);
+    p.ok("bufwrite 0 5000 bbbb");
+    a[5000..5002].copy_from_slice(&[0xbb, 0xbb]);
+    same_bytes(&segment_bytes(&im), &a, "importer before the rebinds");
+
+    // Failed rebinds: the second page of the new range unreadable, read-only, unmapped.
+    p.ok(&format!("bufprot 2 {PS} {PS} none"));
+    p.ok(&format!("bufprot 3 {PS} {PS} r"));
+    p.ok(&format!("bufunmap 4 {PS} {PS}"));
+    for (buf, code, fill) in [
+        (2, ErrorKind::BadAddr, 0x33u8),
+        (3, ErrorKind::PermDenied, 0x44),
+        (4, ErrorKind::BadAddr, 0x55),
+    ] {
+        assert_eq!(
+            p.fails(&format!("rebind_in_place 0 {buf}")),
+            code,
+            "buffer {buf}"
+        );
+        // Importers see the segment unchanged, A is still the segment (both ways), and
+        // the refused range is untouched.
+        let what = format!("after the rebind to buffer {buf}");
+        same_bytes(&segment_bytes(&im), &a, &format!("importer {what}"));
+        same_bytes(
+            &peer_buf(&mut p, buf, 0, PS),
+            &[fill; PS],
+            &format!("refused range {what}"),
+        );
+        p.ok(&format!("bufwrite 0 {} 0c", 6000 + buf));
+        a[6000 + buf] = 0x0c;
+        im.put(200 + buf as u64, &[buf as u8]).unwrap();
+        a[200 + buf] = buf as u8;
+        same_bytes(&segment_bytes(&im), &a, &format!("importer {what}"));
+        same_bytes(
+            &peer_buf(&mut p, 0, 0, 2 * PS),
+            &a,
+            &format!("old range {what}"),
+        );
+    }
+    same_bytes(&peer_buf(&mut p, 3, PS, PS), &[0x44; PS], "read-only page");
+
+    // A successful rebind: importers see B's contents, A keeps exactly its own.
+    p.ok("rebind_in_place 0 1");
+    same_bytes(
+        &segment_bytes(&im),
+        &[0x22; 2 * PS],
+        "importer after the rebind",
+    );
+    same_bytes(
+        &peer_buf(&mut p, 0, 0, 2 * PS),
+        &a,
+        "old range after the rebind",
+    );
+    // From now on A and the segment are independent; B is the segment.
+    p.ok("bufwrite 0 0 ee");
+    im.put(8, &[0x77]).unwrap();
+    p.ok("bufwrite 1 9 99");
+    let mut b = vec![0x22u8; 2 * PS];
+    b[8] = 0x77;
+    b[9] = 0x99;
+    same_bytes(&segment_bytes(&im), &b, "importer after writes");
+    same_bytes(
+        &peer_buf(&mut p, 1, 0, 2 * PS),
+        &b,
+        "new range after writes",
+    );
+    a[0] = 0xee;
+    same_bytes(
+        &peer_buf(&mut p, 0, 0, 2 * PS),
+        &a,
+        "old range after writes",
+    );
+    im.disconnect().unwrap();
+    p.ok("destroy 0");
+    p.quit();
+    ns.finish();
+}
+
 #[test]
 fn view_checks() {
     let ns = Ns::new("ex_view");
@@ -613,5 +736,42 @@ fn view_futex_across_processes() {
     );
     p.quit();
     s.destroy().unwrap();
+    ns.finish();
+}
+
+#[test]
+fn create_at_the_descriptor_limit() {
+    // An exporter short of descriptors gets INSUFFICIENT_RESOURCES; every segment it does
+    // create records who it is correctly (importers must not take it for a dead process).
+    let ns = Ns::new("ex_fdlim");
+    let mut p = Peer::spawn(&ns);
+    let reply = p.ok("create_limits 4096 6");
+    let c = ns.ctrl();
+    let mut created = 0;
+    for (k, f) in reply.iter().enumerate() {
+        let parts: Vec<&str> = f.split(':').collect();
+        assert_eq!(parts[0], k.to_string());
+        match parts[1..] {
+            ["0", id] => {
+                created += 1;
+                let id = parse_num(id) as u32;
+                let im = ImportSegment::connect(&c, 0, id, PERM_RDWR)
+                    .unwrap_or_else(|e| panic!("segment made with {k} free descriptors: {e}"));
+                let b = im.init_barrier(BarrierType::Segment).unwrap();
+                im.put(0, &[1]).unwrap();
+                b.destroy().unwrap();
+                im.disconnect().unwrap();
+            }
+            [code] => assert_eq!(
+                code,
+                ErrorKind::InsufficientResources.code().to_string(),
+                "{k} free descriptors: {reply:?}"
+            ),
+            _ => panic!("bad reply {reply:?}"),
+        }
+    }
+    assert!(created > 0, "nothing created: {reply:?}");
+    assert_eq!(ns.names().len(), 2 * created, "{:?}", ns.names());
+    p.quit();
     ns.finish();
 }

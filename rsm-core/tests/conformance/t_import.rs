@@ -434,3 +434,57 @@ fn many_importers_one_segment() {
     s.destroy().unwrap();
     ns.finish();
 }
+
+#[test]
+fn connect_at_the_descriptor_limit_leaves_the_exporter_alone() {
+    // An importer short of descriptors gets INSUFFICIENT_RESOURCES from every step of
+    // connect that needs one (data file, pidfd, the look at the exporter in procfs, the
+    // exporter's FIFO, its own FIFO) and never mistakes the live exporter for a dead one:
+    // the exporter's names stay, and the next connect works.
+    let ns = Ns::new("im_fdlim");
+    let c = ns.ctrl();
+    let s = ExportSegment::create(&c, PS, ExportFlags::NONE).unwrap();
+    let id = s.publish(0, &[]).unwrap();
+    let names = ns.names();
+    assert_eq!(names.len(), 2, "data file and event FIFO: {names:?}");
+    let mut p = Peer::spawn(&ns);
+    let reply = p.ok(&format!("connect_limits {id:#x} 600 12"));
+    let codes: Vec<i32> = reply
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let (kk, code) = f.split_once(':').unwrap();
+            assert_eq!(kk, k.to_string());
+            code.parse().unwrap()
+        })
+        .collect();
+    let first_ok = codes
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or_else(|| panic!("no connect succeeded: {reply:?}"));
+    // Data file, the exporter's FIFO and our FIFO at least (and a pidfd where the kernel
+    // has them).
+    assert!(
+        first_ok >= 3,
+        "connected with {first_ok} descriptors: {reply:?}"
+    );
+    for (k, &code) in codes.iter().enumerate() {
+        let want = if k < first_ok {
+            ErrorKind::InsufficientResources.code()
+        } else {
+            0
+        };
+        assert_eq!(code, want, "{k} free descriptors: {reply:?}");
+        assert_eq!(ns.names(), names, "names after {k} free descriptors");
+    }
+    // The exporter is whole: a normal connect works and events pass both ways.
+    p.ok(&format!("connect {id:#x} 600"));
+    p.ok("ipost 0 0");
+    s.signal_wait(Some(Duration::from_secs(10))).unwrap();
+    s.signal_post(0).unwrap();
+    p.ok("iwait 0 10000");
+    p.ok("disconnect 0");
+    p.quit();
+    s.destroy().unwrap();
+    ns.finish();
+}

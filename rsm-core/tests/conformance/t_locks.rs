@@ -209,3 +209,28 @@ fn lock_wait_ends_when_the_exporter_dies() {
     b.disconnect().unwrap();
     ns.finish();
 }
+
+#[test]
+fn a_holder_that_cannot_be_checked_keeps_its_lock() {
+    // A waiter without a free descriptor cannot look at the holder in procfs: that is no
+    // evidence of the holder's death, so it waits (and times out) instead of breaking the
+    // lock.
+    let ns = Ns::new("lk_fdlim");
+    let c = ns.ctrl();
+    let s = ExportSegment::create(&c, PS, ExportFlags::LOCK_OPS).unwrap();
+    let id = s.publish(0, &[]).unwrap();
+    s.lock_word(8, Some(Duration::from_secs(10))).unwrap();
+    let mut p = Peer::spawn(&ns);
+    p.ok(&format!("connect {id:#x} 600"));
+    p.ok("fdlimit 0");
+    assert_eq!(p.fails("lock 0 8 300"), ErrorKind::Timeout);
+    assert_eq!(p.ok("trylock 0 8"), vec!["0"]);
+    p.ok("nofile 1024");
+    assert_eq!(p.fails("lock 0 8 100"), ErrorKind::Timeout);
+    s.unlock_word(8).unwrap();
+    p.ok("lock 0 8 10000");
+    p.ok("unlock 0 8");
+    p.quit();
+    s.destroy().unwrap();
+    ns.finish();
+}

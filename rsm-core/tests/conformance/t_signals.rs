@@ -296,3 +296,105 @@ fn destroy_and_disconnect_wake_their_own_waiters() {
     assert_eq!(i, Err(ErrorKind::BadSegHndl));
     ns.finish();
 }
+
+const LONG: Option<Duration> = Some(Duration::from_secs(10));
+
+/// `revents` of a plain `poll(2)` (timeout 0) on a pollfd.
+fn poll_now(fd: libc::pollfd) -> i16 {
+    let mut a = [libc::pollfd { revents: 0, ..fd }];
+    // SAFETY: a valid one-element pollfd array.
+    let n = unsafe { libc::poll(a.as_mut_ptr(), 1, 0) };
+    assert!(n >= 0);
+    a[0].revents
+}
+
+#[test]
+fn events_posted_before_a_loss_are_delivered_first() {
+    let ns = Ns::new("sg_pending");
+    let c = ns.ctrl();
+    let mut p = Peer::spawn(&ns);
+    p.ok("create 4096 0");
+
+    // Unpublish: two events posted before it are received, then the loss is reported.
+    let id = p.num("publish 0 0") as u32;
+    let im = ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap();
+    p.ok("epost 0 0");
+    p.ok("epost 0 0");
+    p.ok("unpublish 0");
+    im.signal_wait(LONG).unwrap();
+    im.signal_wait(Some(Duration::ZERO)).unwrap();
+    assert_eq!(kind(im.signal_wait(LONG)), ErrorKind::ConnAborted);
+    // The same id published again: its events never reach the old connection, whose
+    // descriptor stays ready and reports the loss.
+    assert_eq!(p.num("publish 0 0") as u32, id, "automatic ids are reused");
+    let fresh = ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap();
+    p.ok("epost 0 0");
+    fresh.signal_wait(LONG).unwrap();
+    let t = Instant::now();
+    assert_eq!(kind(im.signal_wait(None)), ErrorKind::ConnAborted);
+    assert_eq!(kind(im.signal_wait(LONG)), ErrorKind::ConnAborted);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let pfd = im.get_pollfd().unwrap();
+    assert_eq!(poll_now(pfd), libc::POLLRDNORM);
+    let mut set = [pfd];
+    assert_eq!(wait_pollfd(&mut set, LONG).unwrap(), 1);
+    assert_eq!(set[0].revents, libc::POLLHUP);
+    im.release_pollfd().unwrap();
+    im.disconnect().unwrap();
+    let im = fresh;
+
+    // The same through the pollfd: POLLRDNORM for the pending event, then POLLHUP.
+    let pfd = im.get_pollfd().unwrap();
+    p.ok("epost 0 0");
+    p.ok("unpublish 0");
+    let mut set = [pfd];
+    assert_eq!(wait_pollfd(&mut set, LONG).unwrap(), 1);
+    assert_eq!(set[0].revents, libc::POLLRDNORM);
+    assert_eq!(wait_pollfd(&mut set, LONG).unwrap(), 1);
+    assert_eq!(set[0].revents, libc::POLLHUP);
+    assert_eq!(kind(im.signal_wait(LONG)), ErrorKind::ConnAborted);
+    im.release_pollfd().unwrap();
+    im.disconnect().unwrap();
+
+    // Destroy.
+    let id = p.num("publish 0 0") as u32;
+    let im = ImportSegment::connect(&c, 0, id, PERM_RDWR).unwrap();
+    p.ok("epost 0 0");
+    p.ok("destroy 0");
+    im.signal_wait(LONG).unwrap();
+    assert_eq!(kind(im.signal_wait(LONG)), ErrorKind::ConnAborted);
+    im.disconnect().unwrap();
+
+    // Exporter death, then a new exporter under the same id: the dead one's event is
+    // delivered, the new one's never reaches the old connection.
+    p.ok("create 4096 0");
+    p.ok("publish 1 0x400700");
+    let im = ImportSegment::connect(&c, 0, 0x400700, PERM_RDWR).unwrap();
+    let pfd = im.get_pollfd().unwrap();
+    p.ok("epost 1 0");
+    p.kill9();
+    let mut q = Peer::spawn(&ns);
+    q.ok("create 4096 0");
+    q.ok("publish 0 0x400700");
+    let fresh = ImportSegment::connect(&c, 0, 0x400700, PERM_RDWR).unwrap();
+    q.ok("epost 0 0");
+    fresh.signal_wait(LONG).unwrap();
+    let mut set = [pfd];
+    assert_eq!(wait_pollfd(&mut set, LONG).unwrap(), 1);
+    assert_eq!(set[0].revents, libc::POLLRDNORM);
+    assert_eq!(wait_pollfd(&mut set, LONG).unwrap(), 1);
+    assert_eq!(set[0].revents & libc::POLLHUP, libc::POLLHUP);
+    assert_eq!(kind(im.signal_wait(LONG)), ErrorKind::ConnAborted);
+    im.release_pollfd().unwrap();
+    im.disconnect().unwrap();
+
+    // Death with signal_wait, nobody re-publishing.
+    q.ok("epost 0 0");
+    q.ok("epost 0 0");
+    q.kill9();
+    fresh.signal_wait(LONG).unwrap();
+    fresh.signal_wait(LONG).unwrap();
+    assert_eq!(kind(fresh.signal_wait(LONG)), ErrorKind::ConnAborted);
+    fresh.disconnect().unwrap();
+    ns.finish();
+}

@@ -1,7 +1,15 @@
 //! Interrupt signals over FIFOs. An event is one byte `EVENT` in the receiver's FIFO, so
 //! pending events are counted by the pipe (up to its capacity, 64 KiB by default; further
 //! posts are dropped while that many are pending). A `KICK` byte only wakes a waiter so it
-//! re-checks its connection (sent on revocation); it is never counted as an event.
+//! re-checks its connection; it is never counted as an event.
+//!
+//! On an importer's FIFO the `KICK` of a lost connection is also a boundary. It is written
+//! when the segment is revoked (by the exporter, before it removes the name) or when the
+//! dead exporter's name is removed (by whoever removes it, before removing): in both cases
+//! before the segment id can be published again. So the `EVENT`s ahead of it were posted
+//! by the lost publication — a waiter still receives them, one per wait — and anything
+//! behind it (a later publication under the same id posting to every FIFO of that id) is
+//! never delivered: the first `KICK` a lost connection reads ends its events for good.
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
@@ -47,20 +55,21 @@ pub(crate) fn kick(path: &Path) {
     }
 }
 
-/// Waits for one event on `fd` and consumes it. `peer` polls readable when the other side
-/// died; `gone` reports a lost connection (checked before waiting, after every wake-up and
-/// before returning an event).
+/// Waits until `take` consumes one event. `take` tries without blocking: `Ok(true)` one
+/// event consumed, `Ok(false)` nothing pending (and the connection stands), `Err` the
+/// handle or its connection is gone. Between tries the wait polls `fd` (readable when a
+/// byte arrives) and `peer` (readable when the other side died), up to `timeout`.
 pub(crate) fn wait(
     fd: RawFd,
     peer: Option<RawFd>,
     timeout: Option<Duration>,
-    gone: impl Fn() -> Option<RsmError>,
+    take: impl Fn() -> Result<bool>,
 ) -> Result<()> {
     const OP: &str = "intr_signal_wait";
     let deadline = timeout.map(|t| Instant::now().checked_add(t));
     loop {
-        if let Some(e) = gone() {
-            return Err(e);
+        if take()? {
+            return Ok(());
         }
         let ms = match deadline {
             None | Some(None) => -1,
@@ -88,32 +97,24 @@ pub(crate) fn wait(
                     format!("no event within {:?}", timeout.unwrap_or_default()),
                 ));
             }
+            // Something arrived (or the peer died): `take` looks at it.
             Ok(_) => {
-                if n == 2 && p[1].revents != 0 {
-                    return Err(gone().unwrap_or_else(|| {
-                        err(ErrorKind::ConnAborted, OP, "the exporting process exited")
-                    }));
-                }
-                if p[0].revents & libc::POLLIN != 0 {
-                    match sys::read_byte(fd) {
-                        Ok(Some(EVENT)) => {
-                            return match gone() {
-                                Some(e) => Err(e),
-                                None => Ok(()),
-                            };
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            return Err(RsmError::os(ErrorKind::BadArgsErrors, OP, "read", &e));
-                        }
-                    }
-                }
                 if ms == 0 {
-                    return Err(err(ErrorKind::Timeout, OP, "no event pending"));
+                    return match take()? {
+                        true => Ok(()),
+                        false => Err(err(ErrorKind::Timeout, OP, "no event pending")),
+                    };
                 }
             }
         }
     }
+}
+
+/// Reads one byte of a FIFO for `take`; a failed read is `BAD_ARGS_ERRORS` (as a failed
+/// poll would be).
+pub(crate) fn read(fd: RawFd) -> Result<Option<u8>> {
+    sys::read_byte(fd)
+        .map_err(|e| RsmError::os(ErrorKind::BadArgsErrors, "intr_signal_wait", "read", &e))
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ pub(crate) struct ShmExport {
     size: usize,
     ctl_flags: u32,
     create_mode: u32,
+    /// This process's start time, recorded in every control page.
+    start: u64,
     /// Event FIFO, opened `O_RDWR|O_NONBLOCK`. Its descriptor number never changes (a
     /// rotation `dup2`s the new FIFO onto it), so a pollfd handed out stays valid.
     fifo: OwnedFd,
@@ -70,12 +72,14 @@ impl ShmExport {
         self.st.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A fresh unnamed backing file with an initialised control page (generation 0).
+    /// A fresh unnamed backing file with an initialised control page (generation 0);
+    /// `start` is this process's start time ([`sys::self_start_time`]).
     fn new_backing(
         cfg: &Config,
         size: usize,
         ctl_flags: u32,
         create_mode: u32,
+        start: u64,
         fifo: &str,
     ) -> Result<Backing> {
         const OP: &str = "export_create";
@@ -112,8 +116,7 @@ impl ShmExport {
         c.owner_uid.store(euid, Ordering::Relaxed);
         c.owner_gid.store(egid, Ordering::Relaxed);
         c.create_mode.store(create_mode, Ordering::Relaxed);
-        c.owner_start
-            .store(sys::self_start_time(), Ordering::Relaxed);
+        c.owner_start.store(start, Ordering::Relaxed);
         c.write_fifo_name(fifo);
         c.generation.store(layout::GEN_FRESH, Ordering::Relaxed);
         c.magic.store(layout::MAGIC, Ordering::Release);
@@ -128,6 +131,16 @@ impl ShmExport {
         create_mode: u32,
     ) -> Result<ShmExport> {
         const OP: &str = "export_create";
+        // Importers tell this process from a later one under the same pid by its start
+        // time: it must be known (a wrong one would make us look dead to everyone).
+        let start = sys::self_start_time().map_err(|e| {
+            RsmError::os(
+                mem_kind(&e),
+                OP,
+                "cannot read this process's start time from /proc/self/stat",
+                &e,
+            )
+        })?;
         let fifo_name = names::export_fifo(&cfg);
         let fifo = sys::make_fifo(&cfg.shm_dir.join(&fifo_name), 0o600).map_err(|e| {
             RsmError::os(
@@ -139,7 +152,7 @@ impl ShmExport {
         })?;
         let fifo_path = cfg.shm_dir.join(&fifo_name);
         let result = (|| {
-            let b = Self::new_backing(&cfg, size, ctl_flags, create_mode, &fifo_name)?;
+            let b = Self::new_backing(&cfg, size, ctl_flags, create_mode, start, &fifo_name)?;
             let ps = sys::page_size() as u64;
             let mem = match mem {
                 crate::transport::ExportMem::Owned => {
@@ -164,6 +177,7 @@ impl ShmExport {
             size,
             ctl_flags,
             create_mode,
+            start,
             fifo,
             destroyed: AtomicBool::new(false),
             st: Mutex::new(State {
@@ -224,6 +238,91 @@ impl ShmExport {
         Ok(r)
     }
 
+    /// Moves the segment from the range `old` (mapped onto `file`) to the caller's range at
+    /// `ptr`: afterwards `file` holds the new range's contents and is mapped over it, and
+    /// `old` is private memory holding exactly what it held before. On error nothing has
+    /// changed: the new range is checked as a whole before anything is touched.
+    fn rebind_in_place(
+        op: &'static str,
+        file: &OwnedFd,
+        old: &Region,
+        ptr: NonNull<u8>,
+        size: usize,
+    ) -> Result<Region> {
+        let ps = sys::page_size() as u64;
+        // 1. The whole new range must be readable and writable.
+        // SAFETY: the caller of the public unsafe rebind vouched that the range is its own
+        // memory with no Rust reference into it; the probe rewrites each byte with itself
+        // and the kernel reports bad pages as EFAULT instead of faulting.
+        unsafe { sys::probe_range(ptr.as_ptr(), size) }.map_err(|p| match p {
+            sys::Probe::Unreadable(e) => RsmError::os(
+                ErrorKind::BadAddr,
+                op,
+                format!("the range at {:p} is not entirely mapped", ptr),
+                &e,
+            ),
+            sys::Probe::Unwritable(e) => RsmError::os(
+                ErrorKind::PermDenied,
+                op,
+                format!("the range at {:p} is not writable", ptr),
+                &e,
+            ),
+            sys::Probe::Failed(e) => RsmError::os(
+                mem_kind(&e),
+                op,
+                format!("cannot check the range at {:p}", ptr),
+                &e,
+            ),
+        })?;
+        // 2. The old range leaves the file first, keeping its own contents.
+        old.detach(true).map_err(|e| {
+            RsmError::os(
+                ErrorKind::InsufficientMem,
+                op,
+                "cannot keep the old range's contents",
+                &e,
+            )
+        })?;
+        // 3. The new contents go into the file, which is then mapped over the new range.
+        // SAFETY: checked readable above (and still the caller's, by contract); pwrite only
+        // reads it.
+        let moved = unsafe { sys::pwrite_raw(file, ptr.as_ptr(), size, ps) }.and_then(|()| {
+            // SAFETY: the same contract: the range stays mapped by the caller while it is
+            // exported.
+            let r = unsafe { Region::borrowed(ptr, size) };
+            r.map_fixed(file, ps, true).map(|()| r)
+        });
+        match moved {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                // Only a broken contract (the range unmapped meanwhile) or a mapping limit
+                // gets here: put the old range back as the segment, contents included.
+                // SAFETY: `old` is our own mapped Region (private since step 2).
+                let back = unsafe { sys::pwrite_raw(file, old.as_ptr(), size, ps) }
+                    .and_then(|()| old.map_fixed(file, ps, true));
+                let kind = if e.raw_os_error() == Some(libc::EFAULT) {
+                    ErrorKind::BadAddr
+                } else {
+                    mem_kind(&e)
+                };
+                Err(RsmError::os(
+                    kind,
+                    op,
+                    match back {
+                        Ok(()) => {
+                            "cannot map the segment over the new range; it stays on the old one"
+                                .to_owned()
+                        }
+                        Err(b) => format!(
+                            "cannot map the segment over the new range, nor back over the old one ({b})"
+                        ),
+                    },
+                    &e,
+                ))
+            }
+        }
+    }
+
     fn importer_fifos(&self, id: SegmentId) -> Vec<PathBuf> {
         sys::list_prefixed(&self.cfg.shm_dir, &names::import_fifo_prefix(&self.cfg, id))
             .unwrap_or_default()
@@ -232,20 +331,15 @@ impl ShmExport {
             .collect()
     }
 
-    /// Takes the name away and marks the file revoked; wakes the importers so blocked
-    /// waits notice.
+    /// Marks the file revoked, wakes the importers so blocked waits notice, and takes the
+    /// name away — in that order: the wake-up byte lands in every importer FIFO before the
+    /// id can be published again, so it separates the events of this publication (which
+    /// importers still receive) from anything a later publication under the same id posts.
     fn revoke(&self, st: &mut State) {
         let Some(id) = st.published.take() else {
             return;
         };
         if let Some(b) = &st.backing {
-            let path = names::data_path(&self.cfg, id);
-            if let (Ok(ours), Ok(named)) = (sys::fstat(b.file.as_raw_fd()), sys::lstat(&path))
-                && ours.ino == named.ino
-                && ours.dev == named.dev
-            {
-                let _ = std::fs::remove_file(&path);
-            }
             CtlPage::of(&b.ctl)
                 .generation
                 .store(layout::GEN_REVOKED, Ordering::SeqCst);
@@ -256,6 +350,34 @@ impl ShmExport {
         for p in self.importer_fifos(id) {
             if !self.remove_if_stale(&p) {
                 events::kick(&p);
+            }
+        }
+        if let Some(b) = &st.backing {
+            let path = names::data_path(&self.cfg, id);
+            if let (Ok(ours), Ok(named)) = (sys::fstat(b.file.as_raw_fd()), sys::lstat(&path))
+                && ours.ino == named.ino
+                && ours.dev == named.dev
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// Consumes one pending event without blocking (`Ok(false)`: none); wake-up bytes
+    /// (destroy, FIFO rotation) are skipped. A destroyed segment is `BAD_SEG_HNDL`.
+    fn take(&self) -> Result<bool> {
+        loop {
+            if self.destroyed.load(Ordering::Acquire) {
+                return Err(err(
+                    ErrorKind::BadSegHndl,
+                    "intr_signal_wait",
+                    "segment destroyed",
+                ));
+            }
+            match events::read(self.fifo.as_raw_fd())? {
+                Some(events::EVENT) => return Ok(true),
+                Some(_) => {}
+                None => return Ok(false),
             }
         }
     }
@@ -346,15 +468,7 @@ impl Events for ShmExport {
     }
 
     fn wait(&self, timeout: Option<Duration>) -> Result<()> {
-        events::wait(self.fifo.as_raw_fd(), None, timeout, || {
-            self.destroyed.load(Ordering::Acquire).then(|| {
-                err(
-                    ErrorKind::BadSegHndl,
-                    "intr_signal_wait",
-                    "segment destroyed",
-                )
-            })
-        })
+        events::wait(self.fifo.as_raw_fd(), None, timeout, || self.take())
     }
 
     fn poll_fd(&self) -> std::os::fd::RawFd {
@@ -366,12 +480,10 @@ impl Events for ShmExport {
     }
 
     fn consume(&self) -> Consumed {
-        if self.destroyed.load(Ordering::Acquire) {
-            return Consumed::Gone;
-        }
-        match sys::read_byte(self.fifo.as_raw_fd()) {
-            Ok(Some(events::EVENT)) => Consumed::Event,
-            _ => Consumed::Nothing,
+        match self.take() {
+            Ok(true) => Consumed::Event,
+            Ok(false) => Consumed::Nothing,
+            Err(_) => Consumed::Gone,
         }
     }
 }
@@ -478,6 +590,7 @@ impl Exported for ShmExport {
             self.size,
             self.ctl_flags,
             self.create_mode,
+            self.start,
             &st.fifo_name,
         )
         .and_then(|fresh| {
@@ -531,10 +644,8 @@ impl Exported for ShmExport {
                 let Some(b) = &st.backing else {
                     return Err(err(ErrorKind::BadSegHndl, OP, NO_BACKING));
                 };
-                let r = Self::bind_in_place(OP, &b.file, ptr, self.size)?;
-                let old = std::mem::replace(&mut st.mem, Arc::new(r));
-                // The old range must not reach the file any more; it keeps its contents.
-                let _ = old.detach(true);
+                let r = Self::rebind_in_place(OP, &b.file, &st.mem, ptr, self.size)?;
+                st.mem = Arc::new(r);
                 Ok(())
             }
         }

@@ -53,7 +53,7 @@ impl Peer {
         }
         let alive = match &self.pidfd {
             Some(fd) => !sys::pidfd_exited(fd),
-            None => sys::process_alive(self.pid, self.start),
+            None => !sys::liveness(self.pid, Some(self.start)).is_dead(),
         };
         if !alive {
             self.dead.store(true, Ordering::Relaxed);
@@ -83,6 +83,8 @@ pub(crate) struct ShmRemote {
     creator: u32,
     cleaned: AtomicBool,
     disconnected: AtomicBool,
+    /// The connection is lost and its last events have been delivered (see `take`).
+    drained: AtomicBool,
 }
 
 impl ShmRemote {
@@ -171,8 +173,35 @@ impl ShmRemote {
             c.owner_pid.load(Ordering::Relaxed),
             c.owner_start.load(Ordering::Relaxed),
         );
-        let pidfd = sys::pidfd_open(pid).ok();
-        if !sys::process_alive(pid, start) {
+        // Out of descriptors is INSUFFICIENT_RESOURCES wherever connect meets it; the
+        // exporter counts as dead only on positive evidence, and only then are its names
+        // removed.
+        let no_fds = |e: &std::io::Error, what: String| {
+            RsmError::os(ErrorKind::InsufficientResources, OP, what, e)
+        };
+        let (pidfd, gone) = match sys::pidfd_open(pid) {
+            Ok(fd) => (Some(fd), false),
+            Err(e) if sys::out_of_descriptors(&e) => {
+                return Err(no_fds(
+                    &e,
+                    format!("cannot open a pidfd of the exporting process {pid}"),
+                ));
+            }
+            // ESRCH: no such process. Anything else (no pidfd support, ...): procfs below.
+            Err(e) => (None, e.raw_os_error() == Some(libc::ESRCH)),
+        };
+        let gone = gone
+            || match sys::liveness(pid, Some(start)) {
+                sys::Liveness::Dead => true,
+                sys::Liveness::Unknown(e) if sys::out_of_descriptors(&e) => {
+                    return Err(no_fds(
+                        &e,
+                        format!("cannot check whether the exporting process {pid} runs"),
+                    ));
+                }
+                sys::Liveness::Unknown(_) | sys::Liveness::Alive => false,
+            };
+        if gone {
             names::remove_if_stale(&cfg, &format!("rsm.{}.{id:08x}", cfg.namespace));
             names::remove_if_stale(&cfg, &c.fifo_name());
             return Err(err(
@@ -183,7 +212,7 @@ impl ShmRemote {
         }
         // The ACL check of SPEC.md §5.4 (the kernel already applied the file mode).
         let acl = c.read_acl(ACL_PATIENCE).ok_or_else(|| {
-            if sys::process_alive(pid, start) {
+            if !sys::liveness(pid, Some(start)).is_dead() {
                 err(
                     ErrorKind::InternalError,
                     OP,
@@ -250,24 +279,16 @@ impl ShmRemote {
                 Some(libc::EACCES) => {
                     RsmError::os(ErrorKind::PermDenied, OP, "the exporter's event FIFO", &e)
                 }
-                _ => RsmError::os(
-                    ErrorKind::InsufficientResources,
-                    OP,
-                    "the exporter's event FIFO",
+                _ => no_fds(
                     &e,
+                    format!("cannot open the exporter's event FIFO {exp_fifo_name}"),
                 ),
             }
         })?;
         let fifo_name = names::import_fifo(&cfg, id);
         let fifo_path = cfg.shm_dir.join(&fifo_name);
-        let fifo = sys::make_fifo(&fifo_path, 0o666).map_err(|e| {
-            RsmError::os(
-                ErrorKind::InsufficientResources,
-                OP,
-                format!("cannot create event FIFO {fifo_name}"),
-                &e,
-            )
-        })?;
+        let fifo = sys::make_fifo(&fifo_path, 0o666)
+            .map_err(|e| no_fds(&e, format!("cannot create event FIFO {fifo_name}")))?;
         let period_ms = cfg.liveness.as_millis().clamp(1, u64::MAX as u128) as u64;
         let r = ShmRemote {
             segid: id,
@@ -293,6 +314,7 @@ impl ShmRemote {
             creator: sys::getpid(),
             cleaned: AtomicBool::new(false),
             disconnected: AtomicBool::new(false),
+            drained: AtomicBool::new(false),
             file,
             cfg,
         };
@@ -347,17 +369,64 @@ impl ShmRemote {
         }
     }
 
-    /// A lost connection, checked without the liveness gate (for blocking waits).
-    fn lost(&self) -> Option<RsmError> {
-        const OP: &str = "intr_signal_wait";
-        if self.disconnected.load(Ordering::Acquire) {
-            Some(err(
-                ErrorKind::BadSegHndl,
-                OP,
-                "import segment disconnected",
-            ))
-        } else {
-            self.check_now(OP).err()
+    /// Consumes one pending event without blocking: `Ok(true)` one consumed, `Ok(false)`
+    /// none pending on a standing connection, `Err` disconnected (`BAD_SEG_HNDL`) or lost
+    /// with no event of the lost publication left (`CONN_ABORTED`).
+    ///
+    /// Events posted before the connection was lost are still delivered, one per call:
+    /// they are the `EVENT` bytes ahead of the first wake-up byte (see `events`). Once a
+    /// lost connection meets that byte or an empty pipe, it is drained for good.
+    fn take(&self, op: &'static str) -> Result<bool> {
+        let disconnected = || {
+            self.disconnected
+                .load(Ordering::Acquire)
+                .then(|| err(ErrorKind::BadSegHndl, op, "import segment disconnected"))
+        };
+        if let Some(e) = disconnected() {
+            return Err(e);
+        }
+        if self.drained.load(Ordering::Acquire) {
+            return Err(self.check_now(op).err().unwrap_or_else(|| self.revoked(op)));
+        }
+        // Lost before we look: everything in the pipe up to the wake-up byte was posted
+        // before the loss.
+        let mut lost = self.check_now(op).err();
+        loop {
+            match events::read(self.fifo.as_raw_fd())? {
+                Some(events::EVENT) => return Ok(true),
+                Some(_) => {
+                    if let Some(e) = disconnected() {
+                        return Err(e);
+                    }
+                    // A wake-up. On a standing connection it is a stray one (skip it);
+                    // otherwise it is the boundary of the lost publication's events.
+                    if lost.is_none() {
+                        lost = self.check_now(op).err();
+                    }
+                    if let Some(e) = lost {
+                        self.drain();
+                        return Err(e);
+                    }
+                }
+                None => {
+                    return match lost {
+                        Some(e) => {
+                            self.drain();
+                            Err(e)
+                        }
+                        None => Ok(false),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Marks the lost connection's events as used up, and keeps the FIFO readable (one
+    /// wake-up byte) so that `poll` on the pollfd keeps reporting it and every wait
+    /// returns at once.
+    fn drain(&self) {
+        if !self.drained.swap(true, Ordering::AcqRel) {
+            let _ = sys::write_byte(self.fifo.as_raw_fd(), events::KICK);
         }
     }
 
@@ -377,7 +446,9 @@ impl Events for ShmRemote {
 
     fn wait(&self, timeout: Option<Duration>) -> Result<()> {
         let pidfd = self.peer.pidfd.as_ref().map(|f| f.as_raw_fd());
-        events::wait(self.fifo.as_raw_fd(), pidfd, timeout, || self.lost())
+        events::wait(self.fifo.as_raw_fd(), pidfd, timeout, || {
+            self.take("intr_signal_wait")
+        })
     }
 
     fn poll_fd(&self) -> RawFd {
@@ -389,13 +460,10 @@ impl Events for ShmRemote {
     }
 
     fn consume(&self) -> Consumed {
-        let b = sys::read_byte(self.fifo.as_raw_fd());
-        if self.lost().is_some() {
-            return Consumed::Gone;
-        }
-        match b {
-            Ok(Some(events::EVENT)) => Consumed::Event,
-            _ => Consumed::Nothing,
+        match self.take("intr_signal_wait_pollfd") {
+            Ok(true) => Consumed::Event,
+            Ok(false) => Consumed::Nothing,
+            Err(_) => Consumed::Gone,
         }
     }
 }

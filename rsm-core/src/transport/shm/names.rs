@@ -86,15 +86,6 @@ pub(crate) fn parse(rest: &str) -> Option<Name> {
     }
 }
 
-/// Whether process `pid` exists and is not a zombie (no start-time check: used for FIFO
-/// names, which carry only the pid).
-fn pid_alive(pid: u32) -> bool {
-    match sys::proc_stat(pid) {
-        Some((_, state)) => state != b'Z' && state != b'X',
-        None => false,
-    }
-}
-
 /// Owner pid and start time recorded in a data file, if it is one of ours.
 fn data_owner(path: &Path) -> Option<(u32, u64, sys::FileId)> {
     let fd = sys::open(
@@ -120,14 +111,25 @@ fn data_owner(path: &Path) -> Option<(u32, u64, sys::FileId)> {
 }
 
 /// Removes `name` (in `cfg.shm_dir`) if its owner process is gone. Returns whether it did.
+///
+/// Only positive evidence of death counts ([`sys::Liveness::Dead`]): a name whose owner
+/// cannot be checked (no descriptor left, a file that cannot be read, ...) stays.
 pub(crate) fn remove_if_stale(cfg: &Config, name: &str) -> bool {
     let Some(rest) = name.strip_prefix(&prefix(cfg)) else {
         return false;
     };
     let path = cfg.shm_dir.join(name);
     let stale = match parse(rest) {
-        Some(Name::Data(_)) => match data_owner(&path) {
-            Some((pid, start, id)) if !sys::process_alive(pid, start) => {
+        Some(Name::Data(segid)) => match data_owner(&path) {
+            Some((pid, start, id)) if sys::liveness(pid, Some(start)).is_dead() => {
+                // Like a revocation: the importers' FIFOs get the wake-up byte before the
+                // id can be published again, so the dead exporter's last events stay
+                // ahead of anything a new publication posts (see `events`).
+                for f in sys::list_prefixed(&cfg.shm_dir, &import_fifo_prefix(cfg, segid))
+                    .unwrap_or_default()
+                {
+                    super::events::kick(&cfg.shm_dir.join(f));
+                }
                 // Remove exactly the file we inspected, not a successor of the same name.
                 sys::lstat(&path)
                     .map(|now| now.ino == id.ino && now.dev == id.dev)
@@ -135,7 +137,10 @@ pub(crate) fn remove_if_stale(cfg: &Config, name: &str) -> bool {
             }
             _ => false,
         },
-        Some(Name::ExportFifo { pid }) | Some(Name::ImportFifo { pid, .. }) => !pid_alive(pid),
+        // FIFO names carry only the pid (no start time).
+        Some(Name::ExportFifo { pid }) | Some(Name::ImportFifo { pid, .. }) => {
+            sys::liveness(pid, None).is_dead()
+        }
         None => false,
     };
     stale && std::fs::remove_file(&path).is_ok()
