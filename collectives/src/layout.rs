@@ -552,7 +552,7 @@ mod tests {
         let w = pack_inline(&bytes).unwrap();
         assert_eq!(w[0], u64::from_le_bytes([1, 2, 3, 4, 5, 6, 7, 8]));
         assert_eq!(w[1], u64::from_le_bytes([9, 10, 11, 12, 13, 0, 0, 0]));
-        assert_eq!(&w[2..], &[0; 4]);
+        assert_eq!(&w[2..], &[0; 3]);
         let mut out = [0u8; 13];
         unpack_inline(&w, &mut out).unwrap();
         assert_eq!(out.to_vec(), bytes);
