@@ -666,7 +666,6 @@ impl Chan {
             }
             if idle < pre_spin {
                 idle += 1;
-                hint::spin_loop();
                 continue;
             }
             let w = waiter.get_or_insert_with(|| Waiter::new(&self.policy, MonotonicClock::new()));
@@ -769,8 +768,18 @@ impl Chan {
         outs: impl Iterator<Item = Out<'a>>,
         ins: impl Iterator<Item = In<'b>>,
     ) -> Result<()> {
-        let small = |h: (usize, Option<usize>)| h.1.is_some_and(|n| n <= SMALL);
-        if small(outs.size_hint()) && small(ins.size_hint()) {
+        let at_most = |h: (usize, Option<usize>), k: usize| h.1.is_some_and(|n| n <= k);
+        if at_most(outs.size_hint(), 1) && at_most(ins.size_hint(), 1) {
+            let mut o: Vec<Out<'a>> = Vec::new();
+            let mut i: Vec<In<'b>> = Vec::new();
+            return match (outs.last(), ins.last()) {
+                (Some(a), Some(b)) => self.exchange(op, &mut [a], &mut [b]),
+                (Some(a), None) => self.exchange(op, &mut [a], &mut i),
+                (None, Some(b)) => self.exchange(op, &mut o, &mut [b]),
+                (None, None) => self.exchange(op, &mut o, &mut i),
+            };
+        }
+        if at_most(outs.size_hint(), SMALL) && at_most(ins.size_hint(), SMALL) {
             let mut oa: [Out<'a>; SMALL] = core::array::from_fn(|_| Out::none());
             let mut ia: [In<'b>; SMALL] = core::array::from_fn(|_| In::none());
             let mut no = 0;

@@ -39,6 +39,9 @@ pub struct Comm {
     id: u64,
     cfg: CollConfig,
     oversubscribed: bool,
+    /// Whether any rank's node is oversubscribed (identical on all ranks: it may change an
+    /// algorithm's shape, unlike `oversubscribed`, which only sets this rank's waiting).
+    any_oversubscribed: bool,
     ctrl: Controller,
     nodes: Vec<NodeId>,
     seq: Cell<u64>,
@@ -187,7 +190,7 @@ impl Pending {
     }
 
     fn decode_ids(b: &[u8]) -> Option<(SegmentId, SegmentId)> {
-        if b.len() != 8 {
+        if b.len() < 8 {
             return None;
         }
         Some((
@@ -315,6 +318,7 @@ impl<'a> Call<'a> {
             tuning: &c.cfg.tuning,
             me: c.rank,
             p: c.size,
+            oversubscribed: c.any_oversubscribed,
         }
     }
 
@@ -414,7 +418,12 @@ impl Comm {
         let nodes: Vec<NodeId> = hellos.iter().map(|h| h.node).collect();
         let comm_id = fnv(&[b"world", boot.job_id().as_bytes()]);
         let pending = Pending::create(&ctrl, &cfg, me, p, path, comm_id)?;
-        let all = boot.allgather(&pending.ids())?;
+        // The ids, and this node's oversubscription (so that every rank knows whether any
+        // node is oversubscribed).
+        let mut msg = pending.ids().to_vec();
+        msg.push(u8::from(oversubscribed));
+        let all = boot.allgather(&msg)?;
+        let any_oversubscribed = all.iter().any(|b| b.get(8) == Some(&1));
         let ids = all
             .iter()
             .enumerate()
@@ -430,7 +439,7 @@ impl Comm {
             p,
             comm_id,
             cfg,
-            oversubscribed,
+            (oversubscribed, any_oversubscribed),
             ctrl,
             nodes,
             Some(boot),
@@ -444,7 +453,7 @@ impl Comm {
         size: usize,
         id: u64,
         cfg: CollConfig,
-        oversubscribed: bool,
+        (oversubscribed, any_oversubscribed): (bool, bool),
         ctrl: Controller,
         nodes: Vec<NodeId>,
         bootstrap: Option<Bootstrap>,
@@ -457,6 +466,7 @@ impl Comm {
             id,
             cfg,
             oversubscribed,
+            any_oversubscribed,
             ctrl,
             nodes,
             seq: Cell::new(0),
@@ -658,7 +668,7 @@ impl Comm {
             np,
             id,
             self.cfg.clone(),
-            self.oversubscribed,
+            (self.oversubscribed, self.any_oversubscribed),
             self.ctrl.clone(),
             nodes,
             None,

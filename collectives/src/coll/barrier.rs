@@ -34,7 +34,7 @@ pub(crate) fn barrier(cx: &Ctx<'_>) -> Result<()> {
             cx.exchange_iter(outs, core::iter::empty())
         }
         _ => {
-            let radix = cx.tuning.dissem_radix;
+            let radix = cx.tuning.dissemination_radix(p, cx.oversubscribed);
             if radix == 2 {
                 // The classic form without allocation: round k signals r + 2^k, waits for
                 // r - 2^k.

@@ -24,6 +24,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) tuning: &'a Tuning,
     pub(crate) me: usize,
     pub(crate) p: usize,
+    /// Some node of the communicator runs more ranks than it has CPUs (equal on all ranks).
+    pub(crate) oversubscribed: bool,
 }
 
 impl Ctx<'_> {
