@@ -822,6 +822,23 @@ impl Chan {
         self.exchange(op, &mut [Out::new(to, data)], &mut [In::new(from, buf)])
     }
 
+    /// A dissemination barrier outside the op sequence (op seq 0): the last step of creating a
+    /// communicator, so that no rank uses or leaves it before every rank has connected.
+    pub(crate) fn sync(&self) -> Result<()> {
+        let op = Op {
+            seq: 0,
+            coll: Collective::Barrier,
+            alg: Algorithm::Dissemination,
+        };
+        let (me, p) = (self.me, self.p);
+        let mut d = 1;
+        while d < p {
+            self.sendrecv(&op, (me + d) % p, &[], (me + p - d) % p, &mut [])?;
+            d *= 2;
+        }
+        Ok(())
+    }
+
     /// Waits (with the communicator's policy and probes of every peer not yet departed)
     /// until `done()`; used by teardown. Gives up quietly on a failure or the timeout.
     pub(crate) fn wait_quietly(&self, mut done: impl FnMut() -> bool) {

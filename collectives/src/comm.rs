@@ -270,7 +270,7 @@ impl Pending {
             ));
         }
         let own = self.seg.view().map_err(rsm(None, "export_view"))?;
-        Ok(Chan::new(
+        let ch = Chan::new(
             self.me,
             self.layout,
             self.path,
@@ -279,7 +279,9 @@ impl Pending {
             links,
             Some(lock),
             policy,
-        ))
+        );
+        ch.sync()?;
+        Ok(ch)
     }
 }
 

@@ -288,6 +288,8 @@ pub fn bad_args(comm: &Comm) -> i32 {
 /// Every rank must fail (Mismatch or RankFailed), none may hang.
 pub fn mismatch(comm: &Comm) -> i32 {
     let (me, p) = (comm.rank(), comm.size());
+    // Creation ends with a synchronisation: everybody has connected to the new communicator
+    // before anyone fails on the old one and leaves.
     let dup = comm.dup().expect("dup");
     let n = if me == 1 % p { 16 } else { 8 };
     let send = vec![1u64; n];
