@@ -1216,3 +1216,37 @@ impl Drop for Comm {
         self.teardown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comm_is_send() {
+        fn send<T: Send>() {}
+        send::<Comm>();
+    }
+
+    #[test]
+    fn hello_round_trips_and_rejects_garbage() {
+        let h = Hello {
+            can_map: true,
+            node: 3,
+            hash: 0x1234_5678_9abc_def0,
+            cpus: vec![0, 5, 63],
+        };
+        let d = Hello::decode(0, &h.encode()).unwrap();
+        assert!(d.can_map);
+        assert_eq!(d.node, 3);
+        assert_eq!(d.hash, h.hash);
+        assert_eq!(d.cpus, h.cpus);
+        assert!(Hello::decode(2, &[1, 2, 3]).is_err());
+        assert!(Hello::decode(2, &[0; 17]).is_err());
+        assert_eq!(
+            Pending::decode_ids(&[1, 0, 0, 0, 2, 0, 0, 0, 1]),
+            Some((1, 2))
+        );
+        assert_eq!(Pending::decode_ids(&[1, 0, 0]), None);
+        assert_ne!(fnv(&[b"a", b"bc"]), fnv(&[b"ab", b"c"]));
+    }
+}
