@@ -275,18 +275,30 @@ impl Collective {
 pub struct Tuning {
     /// Radix of k-nomial trees (barrier, bcast, reduce).
     pub tree_radix: usize,
-    /// Radix of the dissemination barrier.
+    /// Radix of the dissemination barrier; 0 = automatic: the communicator size (a single
+    /// round) when the ranks are oversubscribed and at most 16, else 2.
     pub dissem_radix: usize,
     /// Largest per-rank message (bytes) for one-shot allreduce on the map path with ≤ 4 ranks;
     /// halved for ≤ 8 ranks, quartered above.
     pub oneshot_max: usize,
 }
 
+impl Tuning {
+    /// The dissemination radix for `p` ranks (see [`Tuning::dissem_radix`]).
+    pub fn dissemination_radix(&self, p: usize, oversubscribed: bool) -> usize {
+        match self.dissem_radix {
+            0 if oversubscribed && p <= 16 => p.max(2),
+            0 => 2,
+            k => k,
+        }
+    }
+}
+
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             tree_radix: 4,
-            dissem_radix: 2,
+            dissem_radix: 0,
             oneshot_max: 16 * 1024,
         }
     }
@@ -566,6 +578,21 @@ mod tests {
             path,
             commutative: true,
         }
+    }
+
+    #[test]
+    fn dissemination_radix_is_automatic_unless_set() {
+        let t = Tuning::default();
+        assert_eq!(t.dissemination_radix(4, false), 2);
+        assert_eq!(t.dissemination_radix(4, true), 4);
+        assert_eq!(t.dissemination_radix(1, true), 2);
+        assert_eq!(t.dissemination_radix(17, true), 2);
+        let t = Tuning {
+            dissem_radix: 3,
+            ..Tuning::default()
+        };
+        assert_eq!(t.dissemination_radix(4, true), 3);
+        assert_eq!(t.dissemination_radix(64, false), 3);
     }
 
     #[test]

@@ -38,10 +38,10 @@ use rsm_core::{
 use crate::algo::{Algorithm, Collective, Path};
 use crate::error::{CollError, Result};
 use crate::layout::{
-    FailReason, Failure, INLINE_MAX, LAND_HEADER, Layout, SLOT_HEADER_OFF, SLOT_STAMP_OFF,
-    SlotHeader,
+    FailReason, Failure, INLINE_MAX, LAND_HEADER, Layout, SLOT_CREDIT_OFF, SLOT_HEADER_OFF,
+    SLOT_STAMP_OFF, SlotHeader,
 };
-use crate::wait::{Action, MonotonicClock, WaitPolicy, Waiter};
+use crate::wait::{Action, MonotonicClock, SpinBudget, WaitPolicy, Waiter};
 
 /// How this rank's stores reach one peer's segment.
 #[derive(Debug)]
@@ -227,6 +227,16 @@ impl<'a> Out<'a> {
             done: false,
         }
     }
+
+    /// A finished placeholder (fills unused entries of a fixed-size array).
+    fn none() -> Out<'static> {
+        Out {
+            to: 0,
+            data: &[],
+            pos: 0,
+            done: true,
+        }
+    }
 }
 
 /// An incoming message of an [`exchange`](Chan::exchange): exactly `buf.len()` bytes.
@@ -247,7 +257,20 @@ impl<'a> In<'a> {
             done: false,
         }
     }
+
+    /// A finished placeholder.
+    fn none() -> In<'static> {
+        In {
+            from: 0,
+            buf: &mut [],
+            pos: 0,
+            done: true,
+        }
+    }
 }
+
+/// Messages per direction an [`exchange_iter`](Chan::exchange_iter) keeps on the stack.
+const SMALL: usize = 8;
 
 /// One rank's channels to every peer of a communicator.
 #[derive(Debug)]
@@ -271,8 +294,10 @@ pub(crate) struct Chan {
     /// `sent[q]`: slots sent to `q`; `credit[q]`: slots `q` reported consumed.
     sent: Vec<Cell<u64>>,
     credit: Vec<Cell<u64>>,
-    /// `recvd[s]`: slots consumed from `s`.
+    /// `recvd[s]`: slots consumed from `s`; `reported[s]`: the count `s` has been told
+    /// (piggybacked on a slot to `s`, or written into its `CREDIT[me]`).
     recvd: Vec<Cell<u64>>,
+    reported: Vec<Cell<u64>>,
 }
 
 fn link_err(rank: usize, op: &'static str, e: RsmError) -> CollError {
@@ -301,7 +326,7 @@ impl Chan {
             cap: params.land_chunk,
             nl,
             stride: layout.slot_stride(),
-            report_every: (nl / 4).max(1),
+            report_every: (nl / 2).max(1),
             out_base,
             layout,
             path,
@@ -313,6 +338,7 @@ impl Chan {
             sent: (0..p).map(|_| Cell::new(0)).collect(),
             credit: (0..p).map(|_| Cell::new(0)).collect(),
             recvd: (0..p).map(|_| Cell::new(0)).collect(),
+            reported: (0..p).map(|_| Cell::new(0)).collect(),
         }
     }
 
@@ -397,9 +423,13 @@ impl Chan {
     }
 
     /// Wakes `q` if it announced a sleep waiting for us.
+    ///
+    /// No fence between our store into `q`'s segment and this load (it would stall the
+    /// sender for a whole cache-line transfer on every message): in the rare race where `q`
+    /// announces its sleep and re-checks while our store is still in the store buffer, `q`
+    /// sleeps until the end of its slice (at most `RSM_COLL_SLEEP_MAX_MS`), never longer.
     #[inline]
     fn wake(&self, q: usize) -> Result<()> {
-        fence(Ordering::SeqCst);
         let off = self
             .layout
             .sleep(q)
@@ -426,7 +456,8 @@ impl Chan {
         let c = self
             .own
             .load_u64(off, Ordering::Acquire)
-            .map_err(|e| CollError::rsm(None, "credit", e))?;
+            .map_err(|e| CollError::rsm(None, "credit", e))?
+            .max(self.credit[q].get());
         self.credit[q].set(c);
         Ok(m - c < self.nl)
     }
@@ -442,20 +473,26 @@ impl Chan {
         let piece = &out.data[out.pos..end];
         let last = end == out.data.len();
         let hdr = op.header(piece.len(), last).encode();
+        let consumed = self.recvd[q].get();
         let slot = self.out_base + (m % self.nl) as usize * self.stride;
         let link = self.link(q)?;
         let res = if piece.len() <= INLINE_MAX {
             let mut line = [0u8; SLOT_STAMP_OFF];
             line[..piece.len()].copy_from_slice(piece);
+            line[SLOT_CREDIT_OFF..SLOT_HEADER_OFF].copy_from_slice(&consumed.to_ne_bytes());
             line[SLOT_HEADER_OFF..].copy_from_slice(&hdr.to_ne_bytes());
             link.write(slot, &line)
         } else {
+            let mut tail = [0u8; 16];
+            tail[..8].copy_from_slice(&consumed.to_ne_bytes());
+            tail[8..].copy_from_slice(&hdr.to_ne_bytes());
             link.write(slot + LAND_HEADER, piece)
-                .and_then(|()| link.write(slot + SLOT_HEADER_OFF, &hdr.to_ne_bytes()))
+                .and_then(|()| link.write(slot + SLOT_CREDIT_OFF, &tail))
         }
         .and_then(|()| link.publish(slot + SLOT_STAMP_OFF, m + 1));
         res.map_err(|e| self.peer_error(op, q, "send", e))?;
         self.sent[q].set(m + 1);
+        self.reported[q].set(consumed);
         out.pos = end;
         out.done = last;
         self.wake(q)?;
@@ -555,16 +592,23 @@ impl Chan {
         self.own
             .read(from, dst)
             .map_err(|e| CollError::rsm(None, "receive", e))?;
+        let piggy = self
+            .own
+            .load_u64(slot + SLOT_CREDIT_OFF, Ordering::Relaxed)
+            .map_err(|e| CollError::rsm(None, "receive", e))?;
+        if piggy > self.credit[s].get() && piggy <= self.sent[s].get() {
+            self.credit[s].set(piggy);
+        }
         let m = self.recvd[s].get() + 1;
         self.recvd[s].set(m);
-        if m.is_multiple_of(self.report_every) {
+        if m - self.reported[s].get() >= self.report_every {
             let off = self
                 .layout
                 .credit(self.me)
                 .map_err(|e| CollError::layout("credit", e))?;
-            self.link(s)?
-                .store_word(off, m)
-                .map_err(|e| self.peer_error(op, s, "credit", e))?;
+            // A peer that already left needs no credit: ignore a failed store.
+            let _ = self.link(s)?.store_word(off, m);
+            self.reported[s].set(m);
             self.wake(s)?;
         }
         inp.pos = end;
@@ -578,6 +622,13 @@ impl Chan {
         let dup_out = has_dups(outs.iter().map(|o| o.to));
         let dup_in = has_dups(ins.iter().map(|i| i.from));
         let mut waiter: Option<Waiter<MonotonicClock>> = None;
+        // A few polls before the waiter (and its clock) exist: most small-message waits end
+        // within a cache-line transfer or two.
+        let pre_spin = match self.policy.spin {
+            SpinBudget::Time(_) => 128,
+            SpinBudget::Polls(_) => 0,
+        };
+        let mut idle = 0u32;
         loop {
             let mut progressed = false;
             let mut pending = false;
@@ -610,6 +661,11 @@ impl Chan {
             }
             if progressed {
                 waiter = None;
+                idle = 0;
+                continue;
+            }
+            if idle < pre_spin {
+                idle += 1;
                 continue;
             }
             let w = waiter.get_or_insert_with(|| Waiter::new(&self.policy, MonotonicClock::new()));
@@ -704,6 +760,46 @@ impl Chan {
         r
     }
 
+    /// [`exchange`](Self::exchange) of messages produced by iterators; up to 8 in each
+    /// direction without allocating.
+    pub(crate) fn exchange_iter<'a, 'b>(
+        &self,
+        op: &Op,
+        outs: impl Iterator<Item = Out<'a>>,
+        ins: impl Iterator<Item = In<'b>>,
+    ) -> Result<()> {
+        let at_most = |h: (usize, Option<usize>), k: usize| h.1.is_some_and(|n| n <= k);
+        if at_most(outs.size_hint(), 1) && at_most(ins.size_hint(), 1) {
+            let mut o: Vec<Out<'a>> = Vec::new();
+            let mut i: Vec<In<'b>> = Vec::new();
+            return match (outs.last(), ins.last()) {
+                (Some(a), Some(b)) => self.exchange(op, &mut [a], &mut [b]),
+                (Some(a), None) => self.exchange(op, &mut [a], &mut i),
+                (None, Some(b)) => self.exchange(op, &mut o, &mut [b]),
+                (None, None) => self.exchange(op, &mut o, &mut i),
+            };
+        }
+        if at_most(outs.size_hint(), SMALL) && at_most(ins.size_hint(), SMALL) {
+            let mut oa: [Out<'a>; SMALL] = core::array::from_fn(|_| Out::none());
+            let mut ia: [In<'b>; SMALL] = core::array::from_fn(|_| In::none());
+            let mut no = 0;
+            for (slot, o) in oa.iter_mut().zip(outs) {
+                *slot = o;
+                no += 1;
+            }
+            let mut ni = 0;
+            for (slot, i) in ia.iter_mut().zip(ins) {
+                *slot = i;
+                ni += 1;
+            }
+            self.exchange(op, &mut oa[..no], &mut ia[..ni])
+        } else {
+            let mut ov: Vec<Out<'a>> = outs.collect();
+            let mut iv: Vec<In<'b>> = ins.collect();
+            self.exchange(op, &mut ov, &mut iv)
+        }
+    }
+
     /// Sends one message (see [`exchange`](Self::exchange)).
     pub(crate) fn send(&self, op: &Op, to: usize, data: &[u8]) -> Result<()> {
         self.exchange(op, &mut [Out::new(to, data)], &mut [])
@@ -724,6 +820,23 @@ impl Chan {
         buf: &mut [u8],
     ) -> Result<()> {
         self.exchange(op, &mut [Out::new(to, data)], &mut [In::new(from, buf)])
+    }
+
+    /// A dissemination barrier outside the op sequence (op seq 0): the last step of creating a
+    /// communicator, so that no rank uses or leaves it before every rank has connected.
+    pub(crate) fn sync(&self) -> Result<()> {
+        let op = Op {
+            seq: 0,
+            coll: Collective::Barrier,
+            alg: Algorithm::Dissemination,
+        };
+        let (me, p) = (self.me, self.p);
+        let mut d = 1;
+        while d < p {
+            self.sendrecv(&op, (me + d) % p, &[], (me + p - d) % p, &mut [])?;
+            d *= 2;
+        }
+        Ok(())
     }
 
     /// Waits (with the communicator's policy and probes of every peer not yet departed)

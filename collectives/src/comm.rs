@@ -39,6 +39,9 @@ pub struct Comm {
     id: u64,
     cfg: CollConfig,
     oversubscribed: bool,
+    /// Whether any rank's node is oversubscribed (identical on all ranks: it may change an
+    /// algorithm's shape, unlike `oversubscribed`, which only sets this rank's waiting).
+    any_oversubscribed: bool,
     ctrl: Controller,
     nodes: Vec<NodeId>,
     seq: Cell<u64>,
@@ -187,7 +190,7 @@ impl Pending {
     }
 
     fn decode_ids(b: &[u8]) -> Option<(SegmentId, SegmentId)> {
-        if b.len() != 8 {
+        if b.len() < 8 {
             return None;
         }
         Some((
@@ -267,7 +270,7 @@ impl Pending {
             ));
         }
         let own = self.seg.view().map_err(rsm(None, "export_view"))?;
-        Ok(Chan::new(
+        let ch = Chan::new(
             self.me,
             self.layout,
             self.path,
@@ -276,7 +279,9 @@ impl Pending {
             links,
             Some(lock),
             policy,
-        ))
+        );
+        ch.sync()?;
+        Ok(ch)
     }
 }
 
@@ -315,6 +320,7 @@ impl<'a> Call<'a> {
             tuning: &c.cfg.tuning,
             me: c.rank,
             p: c.size,
+            oversubscribed: c.any_oversubscribed,
         }
     }
 
@@ -414,7 +420,12 @@ impl Comm {
         let nodes: Vec<NodeId> = hellos.iter().map(|h| h.node).collect();
         let comm_id = fnv(&[b"world", boot.job_id().as_bytes()]);
         let pending = Pending::create(&ctrl, &cfg, me, p, path, comm_id)?;
-        let all = boot.allgather(&pending.ids())?;
+        // The ids, and this node's oversubscription (so that every rank knows whether any
+        // node is oversubscribed).
+        let mut msg = pending.ids().to_vec();
+        msg.push(u8::from(oversubscribed));
+        let all = boot.allgather(&msg)?;
+        let any_oversubscribed = all.iter().any(|b| b.get(8) == Some(&1));
         let ids = all
             .iter()
             .enumerate()
@@ -430,7 +441,7 @@ impl Comm {
             p,
             comm_id,
             cfg,
-            oversubscribed,
+            (oversubscribed, any_oversubscribed),
             ctrl,
             nodes,
             Some(boot),
@@ -444,7 +455,7 @@ impl Comm {
         size: usize,
         id: u64,
         cfg: CollConfig,
-        oversubscribed: bool,
+        (oversubscribed, any_oversubscribed): (bool, bool),
         ctrl: Controller,
         nodes: Vec<NodeId>,
         bootstrap: Option<Bootstrap>,
@@ -457,6 +468,7 @@ impl Comm {
             id,
             cfg,
             oversubscribed,
+            any_oversubscribed,
             ctrl,
             nodes,
             seq: Cell::new(0),
@@ -658,7 +670,7 @@ impl Comm {
             np,
             id,
             self.cfg.clone(),
-            self.oversubscribed,
+            (self.oversubscribed, self.any_oversubscribed),
             self.ctrl.clone(),
             nodes,
             None,
@@ -1202,5 +1214,39 @@ fn check_counts(counts: &[usize], p: usize) -> Result<()> {
 impl Drop for Comm {
     fn drop(&mut self) {
         self.teardown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comm_is_send() {
+        fn send<T: Send>() {}
+        send::<Comm>();
+    }
+
+    #[test]
+    fn hello_round_trips_and_rejects_garbage() {
+        let h = Hello {
+            can_map: true,
+            node: 3,
+            hash: 0x1234_5678_9abc_def0,
+            cpus: vec![0, 5, 63],
+        };
+        let d = Hello::decode(0, &h.encode()).unwrap();
+        assert!(d.can_map);
+        assert_eq!(d.node, 3);
+        assert_eq!(d.hash, h.hash);
+        assert_eq!(d.cpus, h.cpus);
+        assert!(Hello::decode(2, &[1, 2, 3]).is_err());
+        assert!(Hello::decode(2, &[0; 17]).is_err());
+        assert_eq!(
+            Pending::decode_ids(&[1, 0, 0, 0, 2, 0, 0, 0, 1]),
+            Some((1, 2))
+        );
+        assert_eq!(Pending::decode_ids(&[1, 0, 0]), None);
+        assert_ne!(fnv(&[b"a", b"bc"]), fnv(&[b"ab", b"c"]));
     }
 }

@@ -8,7 +8,7 @@
 //! | `RSM_COLL_PATH` | `auto`, `map`, `put` | `auto` | data path (`auto`: map where the controller can map) |
 //! | `RSM_COLL_OVERSUBSCRIBED` | `auto`, `0`, `1` | `auto` | override oversubscription detection |
 //! | `RSM_COLL_SPIN_US` | integer | 200 | spin budget (µs) when not oversubscribed |
-//! | `RSM_COLL_SPIN_POLLS` | integer | 64 | spin budget (polls) when oversubscribed |
+//! | `RSM_COLL_SPIN_POLLS` | integer | 4 | spin budget (polls) when oversubscribed |
 //! | `RSM_COLL_YIELD_US` | integer | 2000 / 5000 | yield phase (µs), dedicated / oversubscribed |
 //! | `RSM_COLL_SLEEP_MAX_MS` | integer ≥ 1 | 20 | largest sleep slice |
 //! | `RSM_COLL_PROBE_MS` | integer ≥ 1 | 50 | liveness probe period |
@@ -17,7 +17,7 @@
 //! | `RSM_COLL_LAND_BYTES` | size, multiple of 64, 1K ..= 1M | by size, 4K ..= 64K | landing slot payload |
 //! | `RSM_COLL_NLAND` | 2 ..= 64 | 8 | landing slots per sender |
 //! | `RSM_COLL_TREE_RADIX` | 2 ..= 64 | 4 | k-nomial radix |
-//! | `RSM_COLL_DISSEM_RADIX` | 2 ..= 64 | 2 | dissemination radix |
+//! | `RSM_COLL_DISSEM_RADIX` | 2 ..= 64 | auto | dissemination radix (auto: one round when oversubscribed and ≤ 16 ranks, else 2) |
 //! | `RSM_COLL_ONESHOT_MAX` | size | 16K | one-shot allreduce limit (≤ 4 ranks) |
 //!
 //! Any other `RSM_COLL_*` name is refused (catches typos). Every rank must see the same values:
@@ -117,7 +117,7 @@ impl Default for CollConfig {
             forced: vec![None; Collective::ALL.len()],
             oversubscribed: None,
             spin: Duration::from_micros(200),
-            spin_polls: 64,
+            spin_polls: 4,
             yield_time: None,
             sleep_max: Duration::from_millis(20),
             probe: crate::wait::DEFAULT_PROBE_INTERVAL,

@@ -17,7 +17,9 @@
 //! through the mapping on the map path, `put` on the put path), into the ring of `NL` landing
 //! slots reserved for that sender; the receiver polls its own memory. A slot's header line
 //! carries up to [`INLINE_MAX`] bytes of payload itself, so a small message is one cache line
-//! with its flag.
+//! with its flag. Every slot also carries the sender's count of slots it consumed from the
+//! receiver (the reverse direction's credit), so symmetric patterns need no separate credit
+//! writes.
 
 use core::fmt;
 use core::ops::Range;
@@ -32,10 +34,13 @@ pub const LAYOUT_VERSION: u64 = 2;
 pub const LINE: usize = 64;
 /// Page size used for aligning the landing region and the segment size.
 pub const PAGE: usize = 4096;
-/// Inline payload bytes of one slot header line (6 words).
-pub const INLINE_MAX: usize = 48;
+/// Inline payload bytes of one slot header line (5 words).
+pub const INLINE_MAX: usize = 40;
 /// Words of inline payload in a line.
 pub const INLINE_WORDS: usize = INLINE_MAX / 8;
+/// Byte offset (in a slot) of the piggybacked credit: how many of the *receiver's* slots
+/// the sender had consumed when it wrote this one (saves most explicit credit writes).
+pub const SLOT_CREDIT_OFF: usize = 40;
 /// Byte offset (in a slot) of the slot header word ([`SlotHeader`]).
 pub const SLOT_HEADER_OFF: usize = 48;
 /// Byte offset (in a slot) of the slot's stamp word, stored last (Release).
@@ -107,14 +112,14 @@ impl fmt::Display for LayoutError {
 
 impl std::error::Error for LayoutError {}
 
-/// Packs up to [`INLINE_MAX`] bytes into the six payload words of a line (little-endian,
+/// Packs up to [`INLINE_MAX`] bytes into the payload words of a line (little-endian,
 /// zero-padded).
 pub fn pack_inline(bytes: &[u8]) -> Result<[u64; INLINE_WORDS], LayoutError> {
     if bytes.len() > INLINE_MAX {
         return Err(LayoutError::Param {
             what: "inline payload bytes",
             value: bytes.len() as u64,
-            allowed: "0 ..= 48",
+            allowed: "0 ..= 40",
         });
     }
     let mut words = [0u64; INLINE_WORDS];
@@ -132,7 +137,7 @@ pub fn unpack_inline(words: &[u64; INLINE_WORDS], out: &mut [u8]) -> Result<(), 
         return Err(LayoutError::Param {
             what: "inline payload bytes",
             value: out.len() as u64,
-            allowed: "0 ..= 48",
+            allowed: "0 ..= 40",
         });
     }
     for (chunk, w) in out.chunks_mut(8).zip(words) {
@@ -547,17 +552,20 @@ mod tests {
         let w = pack_inline(&bytes).unwrap();
         assert_eq!(w[0], u64::from_le_bytes([1, 2, 3, 4, 5, 6, 7, 8]));
         assert_eq!(w[1], u64::from_le_bytes([9, 10, 11, 12, 13, 0, 0, 0]));
-        assert_eq!(&w[2..], &[0; 4]);
+        assert_eq!(&w[2..], &[0; 3]);
         let mut out = [0u8; 13];
         unpack_inline(&w, &mut out).unwrap();
         assert_eq!(out.to_vec(), bytes);
-        let full: Vec<u8> = (0..48).collect();
-        let mut out = [0u8; 48];
+        let full: Vec<u8> = (0..40).collect();
+        let mut out = [0u8; 40];
         unpack_inline(&pack_inline(&full).unwrap(), &mut out).unwrap();
         assert_eq!(out.to_vec(), full);
-        assert!(pack_inline(&[0; 49]).is_err());
-        assert!(unpack_inline(&[0; 6], &mut [0; 49]).is_err());
-        assert_eq!(pack_inline(&[]).unwrap(), [0; 6]);
+        assert!(pack_inline(&[0; 41]).is_err());
+        assert!(unpack_inline(&[0; 5], &mut [0; 41]).is_err());
+        assert_eq!(pack_inline(&[]).unwrap(), [0; 5]);
+        assert_eq!(SLOT_CREDIT_OFF + 8, SLOT_HEADER_OFF);
+        assert_eq!(SLOT_HEADER_OFF + 8, SLOT_STAMP_OFF);
+        assert_eq!(SLOT_STAMP_OFF + 8, LINE);
     }
 
     #[test]

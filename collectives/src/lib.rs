@@ -1,8 +1,27 @@
 //! MPI-style collectives built on rsm-core's public API.
 //!
-//! The design — segment layout, the two data paths, every algorithm, waiting, failure
-//! handling and communicator life cycle — is in `docs/collectives.md`. This crate currently
-//! holds the parts that do not need rsm-core:
+//! A [`Comm`] is a group of ranks — every rank of an `rsmrun` job ([`Comm::world`]), or a
+//! subset ([`Comm::split`], [`Comm::dup`]) — that runs the blocking collectives of MPI on
+//! any `bytemuck::Pod` element type: barrier, bcast, reduce, allreduce, gather(v),
+//! scatter(v), allgather(v), alltoall(v), reduce_scatter(_block), scan, exscan — any root,
+//! in-place forms, zero-length messages. Reductions take the predefined operators of [`ops`]
+//! or closures, and combine in a fixed order, so the same inputs give bit-identical results
+//! on every run and every rank. A rank that dies makes the others' calls fail naming it.
+//!
+//! ```no_run
+//! use rsm_collectives::Comm;
+//! use rsm_collectives::ops::Sum;
+//!
+//! let world = Comm::world()?; // run under `rsmrun -n 4`; a singleton without it
+//! let mut x = vec![world.rank() as f64; 1000];
+//! world.allreduce_in_place(&mut x, &Sum)?;
+//! assert_eq!(x[0], (0..world.size()).sum::<usize>() as f64);
+//! # Ok::<(), rsm_collectives::CollError>(())
+//! ```
+//!
+//! The design — segment layout, the message layer on both data paths (stores through
+//! `map()`, or put + order barrier + flag), every algorithm, waiting, failure handling and
+//! the communicator life cycle — is in `docs/collectives.md`. Modules:
 //!
 //! * [`ops`] — element types, the predefined reduction operators (sum, prod, min, max, band,
 //!   bor, bxor, land, lor), user-defined operators from closures, and the vectorised
@@ -19,9 +38,12 @@
 //!   detection;
 //! * [`algo`] — the algorithm catalogue: names, `RSM_COLL_<OP>` forcing, the default
 //!   selection table and each algorithm's reduction schedule;
-//! * [`layout`] — offsets of the per-rank collective segment, the flag-line format, stamps
+//! * [`layout`] — offsets of the per-rank collective segment, the landing-slot line format
 //!   and the segment header;
-//! * [`config`] — the `RSM_COLL_*` environment variables.
+//! * [`config`] — the `RSM_COLL_*` environment variables;
+//! * [`error`] — [`CollError`].
+//!
+//! The serial reference on its own:
 //!
 //! ```
 //! use rsm_collectives::ops::{ReduceOp, Sum};

@@ -7,7 +7,7 @@
 //!
 //! 1. **Spin** (`core::hint::spin_loop()` and poll again) for a budget: a time budget when the
 //!    ranks have a CPU each (default 200 µs), a poll budget when they are oversubscribed
-//!    (default 64 polls) — a spinning rank would only steal the CPU from the rank it waits for.
+//!    (default 4 polls) — a spinning rank would only steal the CPU from the rank it waits for.
 //! 2. **Yield** (`std::thread::yield_now()` and poll again) until a further time budget is used
 //!    up (default 2 ms dedicated, 5 ms oversubscribed): on an oversubscribed core this hands
 //!    the CPU to the peer that has work (about 1.2 µs per hand-off here).
@@ -117,7 +117,7 @@ impl WaitPolicy {
     /// The policy when local ranks outnumber CPUs.
     pub fn oversubscribed() -> Self {
         WaitPolicy {
-            spin: SpinBudget::Polls(64),
+            spin: SpinBudget::Polls(4),
             yield_time: Duration::from_millis(5),
             sleep_min: Duration::from_millis(1),
             sleep_max: Duration::from_millis(20),
@@ -613,7 +613,7 @@ mod tests {
         );
         assert_eq!(clock.reads.get(), 1);
         // Default policies have the documented shape.
-        assert_eq!(WaitPolicy::for_mode(true).spin, SpinBudget::Polls(64));
+        assert_eq!(WaitPolicy::for_mode(true).spin, SpinBudget::Polls(4));
         assert_eq!(
             WaitPolicy::for_mode(false).spin,
             SpinBudget::Time(Duration::from_micros(200))

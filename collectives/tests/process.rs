@@ -358,7 +358,12 @@ fn main() {
         ran += 1;
         let o = launch::run(&t.job);
         match (t.check)(&t.job, &o) {
-            Ok(()) => println!("test {} ... ok ({:.1} s)", t.name, o.elapsed.as_secs_f64()),
+            Ok(()) => {
+                println!("test {} ... ok ({:.1} s)", t.name, o.elapsed.as_secs_f64());
+                if let Some(l) = o.stdout.lines().find(|l| l.starts_with("rank 0/")) {
+                    println!("    {l}");
+                }
+            }
             Err(e) => {
                 println!("test {} ... FAILED: {e}\n{}", t.name, o.describe());
                 failed.push(t.name.clone());

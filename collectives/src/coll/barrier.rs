@@ -15,10 +15,8 @@ pub(crate) fn barrier(cx: &Ctx<'_>) -> Result<()> {
     match cx.op.alg {
         Algorithm::Flat => {
             if me == 0 {
-                let mut ins: Vec<In<'_>> = (1..p).map(|q| In::new(q, &mut [])).collect();
-                cx.exchange(&mut [], &mut ins)?;
-                let mut outs: Vec<Out<'_>> = (1..p).map(|q| Out::new(q, &[])).collect();
-                cx.exchange(&mut outs, &mut [])
+                cx.exchange_iter(core::iter::empty(), (1..p).map(|q| In::new(q, &mut [])))?;
+                cx.exchange_iter((1..p).map(|q| Out::new(q, &[])), core::iter::empty())
             } else {
                 cx.send(0, &[])?;
                 cx.recv(0, &mut [])
@@ -26,17 +24,17 @@ pub(crate) fn barrier(cx: &Ctx<'_>) -> Result<()> {
         }
         Algorithm::Knomial => {
             let node = KnomialTree::new(p, 0, cx.tuning.tree_radix)?.node(me)?;
-            let mut ins: Vec<In<'_>> = node.children.iter().map(|&c| In::new(c, &mut [])).collect();
-            cx.exchange(&mut [], &mut ins)?;
+            let ins = node.children.iter().map(|&c| In::new(c, &mut []));
+            cx.exchange_iter(core::iter::empty(), ins)?;
             if let Some(parent) = node.parent {
                 cx.send(parent, &[])?;
                 cx.recv(parent, &mut [])?;
             }
-            let mut outs: Vec<Out<'_>> = node.children.iter().map(|&c| Out::new(c, &[])).collect();
-            cx.exchange(&mut outs, &mut [])
+            let outs = node.children.iter().map(|&c| Out::new(c, &[]));
+            cx.exchange_iter(outs, core::iter::empty())
         }
         _ => {
-            let radix = cx.tuning.dissem_radix;
+            let radix = cx.tuning.dissemination_radix(p, cx.oversubscribed);
             if radix == 2 {
                 // The classic form without allocation: round k signals r + 2^k, waits for
                 // r - 2^k.
@@ -48,14 +46,9 @@ pub(crate) fn barrier(cx: &Ctx<'_>) -> Result<()> {
                 return Ok(());
             }
             for round in Dissemination::new(p, radix)?.plan(me)? {
-                let mut outs: Vec<Out<'_>> =
-                    round.send_to.iter().map(|&q| Out::new(q, &[])).collect();
-                let mut ins: Vec<In<'_>> = round
-                    .recv_from
-                    .iter()
-                    .map(|&q| In::new(q, &mut []))
-                    .collect();
-                cx.exchange(&mut outs, &mut ins)?;
+                let outs = round.send_to.iter().map(|&q| Out::new(q, &[]));
+                let ins = round.recv_from.iter().map(|&q| In::new(q, &mut []));
+                cx.exchange_iter(outs, ins)?;
             }
             Ok(())
         }

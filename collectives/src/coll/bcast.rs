@@ -23,13 +23,8 @@ pub(crate) fn bcast(cx: &Ctx<'_>, buf: &mut [u8], root: usize) -> Result<()> {
                 }
                 if !node.children.is_empty() {
                     let piece = &buf[r];
-                    let mut outs: Vec<Out<'_>> = node
-                        .children
-                        .iter()
-                        .rev()
-                        .map(|&c| Out::new(c, piece))
-                        .collect();
-                    cx.exchange(&mut outs, &mut [])?;
+                    let outs = node.children.iter().rev().map(|&c| Out::new(c, piece));
+                    cx.exchange_iter(outs, core::iter::empty())?;
                 }
             }
             Ok(())
@@ -41,14 +36,13 @@ pub(crate) fn bcast(cx: &Ctx<'_>, buf: &mut [u8], root: usize) -> Result<()> {
             }
             {
                 let data = &*buf;
-                let mut outs: Vec<Out<'_>> = plan
+                let outs = plan
                     .node
                     .children
                     .iter()
                     .zip(&plan.scatter_send)
-                    .map(|(&c, r)| Out::new(c, &data[r.clone()]))
-                    .collect();
-                cx.exchange(&mut outs, &mut [])?;
+                    .map(|(&c, r)| Out::new(c, &data[r.clone()]));
+                cx.exchange_iter(outs, core::iter::empty())?;
             }
             for (send, recv) in &plan.ring_steps {
                 let (s, r) = split_two(buf, send.clone(), recv.clone())?;
@@ -59,9 +53,8 @@ pub(crate) fn bcast(cx: &Ctx<'_>, buf: &mut [u8], root: usize) -> Result<()> {
         _ => {
             if me == root {
                 let data = &*buf;
-                let mut outs: Vec<Out<'_>> =
-                    (1..p).map(|i| Out::new((root + i) % p, data)).collect();
-                cx.exchange(&mut outs, &mut [])
+                let outs = (1..p).map(|i| Out::new((root + i) % p, data));
+                cx.exchange_iter(outs, core::iter::empty())
             } else {
                 cx.recv(root, buf)
             }

@@ -16,19 +16,18 @@ fn blocks(p: usize, n: usize) -> Vec<Range<usize>> {
 }
 
 /// Receives every rank's block but `skip`'s into `parts` (one per rank).
-fn recv_parts(
+fn recv_parts<'o>(
     cx: &Ctx<'_>,
-    outs: &mut [Out<'_>],
+    outs: impl Iterator<Item = Out<'o>>,
     parts: Vec<&mut [u8]>,
     skip: usize,
 ) -> Result<()> {
-    let mut ins: Vec<In<'_>> = parts
+    let ins = parts
         .into_iter()
         .enumerate()
         .filter(|(q, _)| *q != skip)
-        .map(|(q, s)| In::new(q, s))
-        .collect();
-    cx.exchange(outs, &mut ins)
+        .map(|(q, s)| In::new(q, s));
+    cx.exchange_iter(outs, ins)
 }
 
 /// gather: `n` bytes per rank; `send` is `None` for an in-place root.
@@ -93,7 +92,7 @@ pub(crate) fn gatherv(
     if let Some(s) = send {
         parts[root].copy_from_slice(s);
     }
-    recv_parts(cx, &mut [], parts, root)
+    recv_parts(cx, core::iter::empty(), parts, root)
 }
 
 /// scatter: `n` bytes per rank; `recv` is `None` for an in-place root.
@@ -151,11 +150,10 @@ pub(crate) fn scatterv(
     if me != root {
         return cx.recv(root, recv.unwrap_or(&mut []));
     }
-    let mut outs: Vec<Out<'_>> = (1..p)
+    let outs = (1..p)
         .map(|d| (root + d) % p)
-        .map(|q| Out::new(q, &send[ranges[q].clone()]))
-        .collect();
-    cx.exchange(&mut outs, &mut [])?;
+        .map(|q| Out::new(q, &send[ranges[q].clone()]));
+    cx.exchange_iter(outs, core::iter::empty())?;
     if let Some(r) = recv {
         r.copy_from_slice(&send[ranges[root].clone()]);
     }
@@ -213,8 +211,8 @@ pub(crate) fn allgatherv(
         }
         _ => {
             let own: &[u8] = core::mem::take::<&mut [u8]>(&mut parts[me]);
-            let mut outs: Vec<Out<'_>> = (1..p).map(|d| Out::new((me + d) % p, own)).collect();
-            recv_parts(cx, &mut outs, parts, me)
+            let outs = (1..p).map(|d| Out::new((me + d) % p, own));
+            recv_parts(cx, outs, parts, me)
         }
     }
 }
@@ -251,11 +249,10 @@ pub(crate) fn alltoallv(
             Ok(())
         }
         _ => {
-            let mut outs: Vec<Out<'_>> = (1..p)
+            let outs = (1..p)
                 .map(|d| (me + d) % p)
-                .map(|q| Out::new(q, &input[sranges[q].clone()]))
-                .collect();
-            recv_parts(cx, &mut outs, parts, me)
+                .map(|q| Out::new(q, &input[sranges[q].clone()]));
+            recv_parts(cx, outs, parts, me)
         }
     }
 }

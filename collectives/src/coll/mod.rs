@@ -24,11 +24,21 @@ pub(crate) struct Ctx<'a> {
     pub(crate) tuning: &'a Tuning,
     pub(crate) me: usize,
     pub(crate) p: usize,
+    /// Some node of the communicator runs more ranks than it has CPUs (equal on all ranks).
+    pub(crate) oversubscribed: bool,
 }
 
 impl Ctx<'_> {
     pub(crate) fn exchange(&self, outs: &mut [Out<'_>], ins: &mut [In<'_>]) -> Result<()> {
         self.ch.exchange(&self.op, outs, ins)
+    }
+
+    pub(crate) fn exchange_iter<'a, 'b>(
+        &self,
+        outs: impl Iterator<Item = Out<'a>>,
+        ins: impl Iterator<Item = In<'b>>,
+    ) -> Result<()> {
+        self.ch.exchange_iter(&self.op, outs, ins)
     }
 
     pub(crate) fn send(&self, to: usize, data: &[u8]) -> Result<()> {
@@ -61,6 +71,42 @@ impl Ctx<'_> {
 impl From<PatternError> for CollError {
     fn from(e: PatternError) -> Self {
         CollError::InvalidArgument(ArgError::new("communicator", e.to_string()))
+    }
+}
+
+/// A scratch buffer of `len` elements: on the stack up to 512 bytes (and alignment 16),
+/// else on the heap — small collectives allocate nothing.
+pub(crate) struct Scratch<T> {
+    stack: [u128; 32],
+    heap: Vec<T>,
+    len: usize,
+    on_stack: bool,
+}
+
+impl<T: Pod> Scratch<T> {
+    pub(crate) fn new(len: usize) -> Self {
+        let sz = size_of::<T>();
+        let on_stack =
+            sz > 0 && align_of::<T>() <= 16 && len.checked_mul(sz).is_some_and(|b| b <= 512);
+        Scratch {
+            stack: [0; 32],
+            heap: if on_stack {
+                Vec::new()
+            } else {
+                vec![T::zeroed(); len]
+            },
+            len,
+            on_stack,
+        }
+    }
+
+    pub(crate) fn get(&mut self) -> &mut [T] {
+        if self.on_stack {
+            let b: &mut [u8] = bytemuck::cast_slice_mut(&mut self.stack);
+            bytemuck::cast_slice_mut(&mut b[..self.len * size_of::<T>()])
+        } else {
+            &mut self.heap
+        }
     }
 }
 
@@ -163,6 +209,22 @@ mod tests {
         assert_eq!(piece_range(9, 4, 2), 8..9);
         assert_eq!(piece_range(9, 4, 5), 9..9);
         assert_eq!(pieces(5, usize::MAX).collect::<Vec<_>>(), vec![0..5]);
+    }
+
+    #[test]
+    fn scratch_on_stack_and_heap() {
+        let mut s = Scratch::<f64>::new(64);
+        assert!(s.on_stack);
+        assert_eq!(s.get().len(), 64);
+        s.get()[63] = 1.5;
+        assert_eq!(s.get()[63], 1.5);
+        let mut h = Scratch::<f64>::new(65);
+        assert!(!h.on_stack);
+        assert_eq!(h.get().len(), 65);
+        let mut z = Scratch::<()>::new(3);
+        assert_eq!(z.get().len(), 3);
+        let mut b = Scratch::<[u8; 3]>::new(170);
+        assert_eq!(b.get().len(), 170);
     }
 
     #[test]

@@ -13,47 +13,59 @@ use bytemuck::Pod;
 use crate::algo::Algorithm;
 use crate::chan::{In, Out};
 use crate::error::Result;
+use crate::layout::INLINE_MAX;
 use crate::ops::ReduceOp;
 use crate::pattern::{Blocks, KnomialTree, RdPlan, RecursiveDoubling, Ring};
 
-use super::{Ctx, bytes, bytes_mut, piece_count, piece_range, pieces, split_ranges, split_two};
+use super::{
+    Ctx, Scratch, bytes, bytes_mut, piece_count, piece_range, pieces, split_ranges, split_two,
+};
 
 fn zeroed<T: Pod>(n: usize) -> Vec<T> {
     vec![T::zeroed(); n]
 }
 
-/// `p` slots of `len` elements at a stride of `stride` in `scratch`.
-fn slots<T>(scratch: &mut [T], p: usize, stride: usize, len: usize) -> Result<Vec<&mut [T]>> {
-    let ranges: Vec<Range<usize>> = (0..p).map(|q| q * stride..q * stride + len).collect();
-    split_ranges(scratch, &ranges)
-}
-
-/// Receives piece `r` from every rank but `me` into `scratch` and folds all `p` pieces in rank
-/// order into `out` (`own` is this rank's piece).
-#[allow(clippy::too_many_arguments)]
-fn fold_piece<T: Pod, O: ReduceOp<T>>(
+/// Receives one piece from every rank of `from` but `me` into `scratch` (rank `q`'s at
+/// `q·len`) while sending `outs`, then folds the pieces of `from` in rank order into `out`
+/// (this rank's piece is `own`). `scratch` holds at least `p·len` elements.
+pub(crate) fn fold_piece<'o, T: Pod, O: ReduceOp<T>>(
     cx: &Ctx<'_>,
-    outs: &mut [Out<'_>],
+    outs: impl Iterator<Item = Out<'o>>,
     from: Range<usize>,
     scratch: &mut [T],
-    stride: usize,
     own: &[T],
     out: &mut [T],
     op: &O,
 ) -> Result<()> {
     let me = cx.me;
-    let mut sl = slots(scratch, cx.p, stride, own.len())?;
-    {
-        let mut ins: Vec<In<'_>> = sl
-            .iter_mut()
-            .enumerate()
-            .filter(|(q, _)| from.contains(q) && *q != me)
-            .map(|(q, s)| In::new(q, bytes_mut(s)))
-            .collect();
-        cx.exchange(outs, &mut ins)?;
+    let len = own.len();
+    if len == 0 {
+        let ins = from
+            .clone()
+            .filter(|&q| q != me)
+            .map(|q| In::new(q, &mut []));
+        return cx.exchange_iter(outs, ins);
     }
-    let inputs: Vec<&[T]> = from.map(|q| if q == me { own } else { &*sl[q] }).collect();
-    op.fold(out, &inputs)?;
+    let ins = scratch[..cx.p * len]
+        .chunks_mut(len)
+        .enumerate()
+        .filter(|(q, _)| from.contains(q) && *q != me)
+        .map(|(q, s)| In::new(q, bytes_mut(s)));
+    cx.exchange_iter(outs, ins)?;
+    let piece = |q: usize| -> &[T] {
+        if q == me {
+            own
+        } else {
+            &scratch[q * len..(q + 1) * len]
+        }
+    };
+    let mut ranks = from;
+    if let Some(first) = ranks.next() {
+        out.copy_from_slice(piece(first));
+        for q in ranks {
+            op.combine_left(out, piece(q))?;
+        }
+    }
     Ok(())
 }
 
@@ -75,32 +87,23 @@ fn reduce_scatter_flat<T: Pod, O: ReduceOp<T>>(
         .max()
         .unwrap_or(1);
     let stride = k.min(mine.len());
-    let mut scratch = zeroed::<T>(p * stride);
+    let mut scratch = Scratch::<T>::new(p * stride);
+    let scratch = scratch.get();
     for i in 0..rounds {
-        let mut outs: Vec<Out<'_>> = (1..p)
+        let outs = (1..p)
             .map(|d| (me + d) % p)
             .filter(|&j| i < piece_count(blocks[j].len(), k))
             .map(|j| {
                 let r = piece_range(blocks[j].len(), k, i);
                 let b = blocks[j].start;
                 Out::new(j, bytes(&input[b + r.start..b + r.end]))
-            })
-            .collect();
+            });
         if i < piece_count(mine.len(), k) {
             let r = piece_range(mine.len(), k, i);
             let own = &input[mine.start + r.start..mine.start + r.end];
-            fold_piece(
-                cx,
-                &mut outs,
-                0..p,
-                &mut scratch,
-                stride,
-                own,
-                &mut out[r],
-                op,
-            )?;
+            fold_piece(cx, outs, 0..p, scratch, own, &mut out[r], op)?;
         } else {
-            cx.exchange(&mut outs, &mut [])?;
+            cx.exchange_iter(outs, core::iter::empty())?;
         }
     }
     Ok(())
@@ -111,14 +114,13 @@ fn allgather_slices(cx: &Ctx<'_>, buf: &mut [u8], blocks: &[Range<usize>]) -> Re
     let (me, p) = (cx.me, cx.p);
     let mut parts = split_ranges(buf, blocks)?;
     let own: &[u8] = core::mem::take::<&mut [u8]>(&mut parts[me]);
-    let mut outs: Vec<Out<'_>> = (1..p).map(|d| Out::new((me + d) % p, own)).collect();
-    let mut ins: Vec<In<'_>> = parts
+    let outs = (1..p).map(|d| Out::new((me + d) % p, own));
+    let ins = parts
         .into_iter()
         .enumerate()
         .filter(|(q, _)| *q != me)
-        .map(|(q, s)| In::new(q, s))
-        .collect();
-    cx.exchange(&mut outs, &mut ins)
+        .map(|(q, s)| In::new(q, s));
+    cx.exchange_iter(outs, ins)
 }
 
 fn byte_blocks<T>(blocks: &[Range<usize>]) -> Vec<Range<usize>> {
@@ -167,20 +169,25 @@ pub(crate) fn reduce<T: Pod, O: ReduceOp<T>>(
             };
             let nc = node.children.len();
             let stride = k.min(n);
-            let mut scratch = zeroed::<T>(nc * stride);
+            let mut scratch = Scratch::<T>::new(nc * stride);
+            let scratch = scratch.get();
             for r in pieces(n, k) {
-                let mut sl = slots(&mut scratch, nc, stride, r.len())?;
-                {
-                    let mut ins: Vec<In<'_>> = node
+                let len = r.len();
+                if len == 0 {
+                    cx.exchange_iter(
+                        core::iter::empty(),
+                        node.children.iter().map(|&c| In::new(c, &mut [])),
+                    )?;
+                } else {
+                    let ins = node
                         .children
                         .iter()
-                        .zip(sl.iter_mut())
-                        .map(|(&c, s)| In::new(c, bytes_mut(s)))
-                        .collect();
-                    cx.exchange(&mut [], &mut ins)?;
-                }
-                for s in &sl {
-                    op.combine_left(&mut acc[r.clone()], s)?;
+                        .zip(scratch.chunks_mut(len))
+                        .map(|(&c, s)| In::new(c, bytes_mut(s)));
+                    cx.exchange_iter(core::iter::empty(), ins)?;
+                    for s in scratch[..nc * len].chunks(len) {
+                        op.combine_left(&mut acc[r.clone()], s)?;
+                    }
                 }
                 if let Some(parent) = node.parent {
                     cx.send(parent, bytes(&acc[r]))?;
@@ -215,14 +222,14 @@ pub(crate) fn reduce<T: Pod, O: ReduceOp<T>>(
                 return cx.exchange(&mut outs, &mut []);
             }
             let stride = k.min(n);
-            let mut scratch = zeroed::<T>(p * stride);
+            let mut scratch = Scratch::<T>::new(p * stride);
+            let scratch = scratch.get();
             for r in pieces(n, k) {
                 fold_piece(
                     cx,
-                    &mut [],
+                    core::iter::empty(),
                     0..p,
-                    &mut scratch,
-                    stride,
+                    scratch,
                     &input[r.clone()],
                     &mut recv[r],
                     op,
@@ -310,16 +317,42 @@ pub(crate) fn allreduce<T: Pod, O: ReduceOp<T>>(
             }
             Ok(())
         }
+        _ if p == 2
+            && size_of::<T>() > 0
+            && size_of_val(recv) <= INLINE_MAX
+            && align_of::<T>() <= 16 =>
+        {
+            // oneshot between two ranks, one line each way, nothing allocated.
+            let peer = 1 - me;
+            let mut lines = [0u128; 6];
+            let (a, b) = lines.split_at_mut(3);
+            let nb = size_of_val(recv);
+            let theirs: &mut [T] =
+                bytemuck::cast_slice_mut(&mut bytemuck::cast_slice_mut::<u128, u8>(a)[..nb]);
+            let own: &[T] = match send {
+                Some(s) => s,
+                None => {
+                    let c: &mut [T] = bytemuck::cast_slice_mut(
+                        &mut bytemuck::cast_slice_mut::<u128, u8>(b)[..nb],
+                    );
+                    c.copy_from_slice(recv);
+                    c
+                }
+            };
+            cx.sendrecv(peer, bytes(own), peer, bytes_mut(theirs))?;
+            if me == 0 {
+                op.combine_into(recv, own, theirs)?;
+            } else {
+                op.combine_into(recv, theirs, own)?;
+            }
+            Ok(())
+        }
         _ => {
             // oneshot: every rank sends its input to all and folds all inputs in rank order.
             let k = cx.piece::<T>();
             let stride = k.min(n);
-            let mut scratch = zeroed::<T>(p * stride);
-            let mut own_copy = if send.is_none() {
-                zeroed::<T>(stride)
-            } else {
-                Vec::new()
-            };
+            let mut scratch = Scratch::<T>::new((p + 1) * stride);
+            let (scratch, own_copy) = scratch.get().split_at_mut(p * stride);
             for r in pieces(n, k) {
                 let own: &[T] = match send {
                     Some(s) => &s[r.clone()],
@@ -328,18 +361,8 @@ pub(crate) fn allreduce<T: Pod, O: ReduceOp<T>>(
                         &own_copy[..r.len()]
                     }
                 };
-                let mut outs: Vec<Out<'_>> =
-                    (1..p).map(|d| Out::new((me + d) % p, bytes(own))).collect();
-                fold_piece(
-                    cx,
-                    &mut outs,
-                    0..p,
-                    &mut scratch,
-                    stride,
-                    own,
-                    &mut recv[r],
-                    op,
-                )?;
+                let outs = (1..p).map(|d| Out::new((me + d) % p, bytes(own)));
+                fold_piece(cx, outs, 0..p, scratch, own, &mut recv[r], op)?;
             }
             Ok(())
         }

@@ -10,7 +10,8 @@ use crate::error::Result;
 use crate::ops::ReduceOp;
 use crate::pattern::HillisSteele;
 
-use super::{Ctx, bytes, bytes_mut, pieces, split_ranges};
+use super::reduce::fold_piece;
+use super::{Ctx, Scratch, bytes, bytes_mut, pieces};
 
 /// Inclusive (`exclusive = false`) or exclusive prefix reduction; `send` is `None` in place.
 /// Rank 0's buffer is left untouched by an exclusive scan.
@@ -99,30 +100,16 @@ pub(crate) fn scan<T: Pod, O: ReduceOp<T>>(
             Ok(())
         }
         _ => {
-            // flat: every rank sends its input to every higher rank and folds 0..=me.
+            // flat: every rank sends its input to every higher rank and folds 0..=me
+            // (0..me for exscan) in rank order.
             let stride = k.min(n);
-            let mut scratch = vec![T::zeroed(); me * stride];
+            let mut scratch = Scratch::<T>::new(p * stride);
+            let scratch = scratch.get();
+            let from = if exclusive { 0..me } else { 0..me + 1 };
             for r in pieces(n, k) {
-                let len = r.len();
                 let x = &input[r.clone()];
-                let mut outs: Vec<Out<'_>> = (me + 1..p).map(|q| Out::new(q, bytes(x))).collect();
-                let ranges: Vec<_> = (0..me).map(|q| q * stride..q * stride + len).collect();
-                let mut sl = split_ranges(&mut scratch, &ranges)?;
-                {
-                    let mut ins: Vec<In<'_>> = sl
-                        .iter_mut()
-                        .enumerate()
-                        .map(|(q, s)| In::new(q, bytes_mut(s)))
-                        .collect();
-                    cx.exchange(&mut outs, &mut ins)?;
-                }
-                let mut inputs: Vec<&[T]> = sl.iter().map(|s| &**s).collect();
-                if !exclusive {
-                    inputs.push(x);
-                }
-                if !inputs.is_empty() {
-                    op.fold(&mut recv[r], &inputs)?;
-                }
+                let outs = (me + 1..p).map(|q| Out::new(q, bytes(x)));
+                fold_piece(cx, outs, from.clone(), scratch, x, &mut recv[r], op)?;
             }
             Ok(())
         }

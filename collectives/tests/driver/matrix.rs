@@ -111,12 +111,13 @@ impl Driver {
         }
     }
 
-    fn roots(&self, n: usize, big: usize) -> Vec<usize> {
+    /// Roots of a rooted case: every root for the small sizes of the main types (tiers
+    /// Medium and Big), three for the other small cases, fewer for large sizes.
+    fn roots(&self, n: usize, tier: Tier) -> Vec<usize> {
         let p = self.p;
-        let _ = big;
         let mut v: Vec<usize> = if n > 65543 {
             vec![p - 1]
-        } else if n <= 8 {
+        } else if n <= 8 && tier != Tier::Small {
             (0..p).collect()
         } else if n <= 4095 {
             vec![0, p / 2, p - 1]
@@ -222,7 +223,7 @@ fn run_reduce<T: Gen, O: ReduceOp<T>>(
     let (me, p) = (d.me, d.p);
     let big = big_elems::<T>();
     for n in d.sizes(tier, big) {
-        for root in d.roots(n, big) {
+        for root in d.roots(n, tier) {
             for &ip in d.in_place(n) {
                 let case = d.next();
                 let what = format!(
@@ -532,7 +533,7 @@ fn run_bcast<T: Gen>(d: &mut Driver, comm: &Comm, alg: Algorithm, tier: Tier) ->
     let me = d.me;
     let big = big_elems::<T>();
     for n in d.sizes(tier, big) {
-        for root in d.roots(n, big) {
+        for root in d.roots(n, tier) {
             let case = d.next();
             let what = format!("bcast/{alg} type={} n={n} root={root}", T::NAME);
             let salt = if me == root { INPUT } else { SENTINEL };
@@ -557,7 +558,7 @@ fn run_gather<T: Gen>(
     let v = coll == Collective::Gatherv;
     let big = big_elems::<T>();
     for n in d.sizes(tier, big).into_iter().map(|n| block_of(n, p)) {
-        for root in d.roots(n, big) {
+        for root in d.roots(n, tier) {
             for &ip in d.in_place(n) {
                 let case = d.next();
                 let what = format!(
@@ -625,7 +626,7 @@ fn run_scatter<T: Gen>(
     let v = coll == Collective::Scatterv;
     let big = big_elems::<T>();
     for n in d.sizes(tier, big).into_iter().map(|n| block_of(n, p)) {
-        for root in d.roots(n, big) {
+        for root in d.roots(n, tier) {
             for &ip in d.in_place(n) {
                 let case = d.next();
                 let what = format!(
