@@ -416,6 +416,8 @@ pub fn run(config: &Config, quiet: bool) -> Result<Results> {
                                 {
                                     ms.rows.extend(os.rows);
                                 }
+                                // Per-size notes (rsm's `# Algorithm:` lines) of every group.
+                                m.notes.extend(out.notes);
                                 m
                             }
                         });

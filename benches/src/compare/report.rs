@@ -144,6 +144,33 @@ pub fn fmt_value(v: f64) -> String {
     }
 }
 
+/// Reads the value of an `# Algorithm:` line: `size 8: oneshot (default)` → `(Some(8),
+/// "oneshot")`, `dissemination (default)` → `(None, "dissemination")`, a forced one →
+/// `"ring (forced)"`. `None` when it does not have that form.
+pub fn parse_algorithm_note(value: &str) -> Option<(Option<u64>, String)> {
+    let value = value.trim();
+    let (size, rest) = match value.strip_prefix("size ") {
+        Some(r) => {
+            let (n, rest) = r.split_once(':')?;
+            (Some(n.trim().parse::<u64>().ok()?), rest.trim())
+        }
+        None => (None, value),
+    };
+    let (name, why) = match rest.split_once(" (") {
+        Some((n, w)) => (n.trim(), w.trim_end_matches(')')),
+        None => (rest, ""),
+    };
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return None;
+    }
+    let name = if why.starts_with("forced by") {
+        format!("{name} (forced)")
+    } else {
+        name.to_string()
+    };
+    Some((size, name))
+}
+
 /// `8 B`, `1 KiB`, `64 KiB`, `1 MiB`, `1000 B`.
 pub fn fmt_size(size: Option<u64>) -> String {
     match size {
@@ -226,9 +253,39 @@ impl Results {
         }
     }
 
-    /// The Markdown table alone.
+    /// The algorithm rsm ran, per benchmark and size (`None`: barrier), from the
+    /// `# Algorithm:` lines of rsm's outputs (`rsm-compare` asks for them with
+    /// `RSM_BENCH_ALGORITHM=1`): the distinct names seen over the rounds, in order; a forced
+    /// algorithm is marked `(forced)`.
+    pub fn algorithms(&self) -> BTreeMap<(Benchmark, Option<u64>), Vec<String>> {
+        let mut m: BTreeMap<(Benchmark, Option<u64>), Vec<String>> = BTreeMap::new();
+        for r in self.records.iter().filter(|r| r.library == Library::Rsm) {
+            let out = match &r.result {
+                RunResult::Ok(o) | RunResult::TimedOut(Some(o)) => o,
+                _ => continue,
+            };
+            for (k, v) in &out.notes {
+                if k != "Algorithm" {
+                    continue;
+                }
+                let Some((size, name)) = parse_algorithm_note(v) else {
+                    continue;
+                };
+                let names = m.entry((r.bench, size)).or_default();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        m
+    }
+
+    /// The Markdown table alone. When rsm's outputs named their algorithms, a last column
+    /// `rsm algorithm` shows them.
     pub fn markdown_table(&self) -> String {
         let pairs = self.ratio_pairs();
+        let algorithms = self.algorithms();
+        let with_algorithms = !algorithms.is_empty();
         let mut t = String::from("| benchmark | size | unit |");
         for l in &self.libraries {
             let _ = write!(t, " {} |", l.display_name());
@@ -236,8 +293,14 @@ impl Results {
         for (s, o) in &pairs {
             let _ = write!(t, " {}/{} |", s.display_name(), o.display_name());
         }
+        if with_algorithms {
+            t += " rsm algorithm |";
+        }
         t += "\n|---|---:|---|";
         t += &"---:|".repeat(self.libraries.len() + pairs.len());
+        if with_algorithms {
+            t += "---|";
+        }
         t.push('\n');
         for row in self.table() {
             let _ = write!(
@@ -254,6 +317,14 @@ impl Results {
                 match row.ratio(s, o) {
                     Some(r) => {
                         let _ = write!(t, " {r:.2} |");
+                    }
+                    None => t += " — |",
+                }
+            }
+            if with_algorithms {
+                match algorithms.get(&(row.bench, row.size)) {
+                    Some(names) => {
+                        let _ = write!(t, " {} |", names.join(" / "));
                     }
                     None => t += " — |",
                 }
@@ -608,6 +679,83 @@ pub(crate) mod tests {
         assert!(r.markdown(&[]).contains(
             "- One-sided synchronization: rsm: span A (osu_put_latency, osu_get_latency); flags B"
         ));
+    }
+
+    #[test]
+    fn algorithm_notes() {
+        assert_eq!(
+            parse_algorithm_note("size 8: oneshot (default)"),
+            Some((Some(8), "oneshot".to_string()))
+        );
+        assert_eq!(
+            parse_algorithm_note("size 1048576: ring (forced by RSM_COLL_ALLREDUCE)"),
+            Some((Some(1 << 20), "ring (forced)".to_string()))
+        );
+        assert_eq!(
+            parse_algorithm_note("dissemination (default)"),
+            Some((None, "dissemination".to_string()))
+        );
+        assert_eq!(
+            parse_algorithm_note(
+                "size 64: flat (forced ring cannot run a non-commutative operator; default)"
+            ),
+            Some((Some(64), "flat".to_string()))
+        );
+        assert_eq!(parse_algorithm_note("size x: flat (default)"), None);
+        assert_eq!(parse_algorithm_note("size 8 flat"), None);
+        assert_eq!(parse_algorithm_note("two words (default)"), None);
+        assert_eq!(parse_algorithm_note(""), None);
+
+        let rsm = |round: usize, body: &str| RunRecord {
+            round,
+            bench: Benchmark::Allreduce,
+            library: Library::Rsm,
+            result: RunResult::Ok(parse(&format!(
+                "# OSU MPI Allreduce Latency Test v7.4\n# Library: rsm\n# Datatype: MPI_CHAR.\n\
+                 # Size       Avg Latency(us)\n{body}"
+            ))),
+            elapsed: Duration::from_secs(1),
+        };
+        let mut r = sample();
+        r.skipped.clear();
+        // Without `# Algorithm:` lines the table has no algorithm column.
+        assert!(!r.markdown_table().contains("rsm algorithm"));
+        r.records.push(rsm(
+            1,
+            "8                       0.30\n# Algorithm: size 8: oneshot (default)\n\
+             1048576               120.00\n# Algorithm: size 1048576: twoshot (default)\n",
+        ));
+        r.records.push(rsm(
+            2,
+            "8                       0.32\n# Algorithm: size 8: oneshot (default)\n\
+             1048576               125.00\n# Algorithm: size 1048576: ring (forced by RSM_COLL_ALLREDUCE)\n",
+        ));
+        let a = r.algorithms();
+        assert_eq!(a[&(Benchmark::Allreduce, Some(8))], ["oneshot"]);
+        assert_eq!(
+            a[&(Benchmark::Allreduce, Some(1 << 20))],
+            ["twoshot", "ring (forced)"]
+        );
+        let md = r.markdown_table();
+        assert!(
+            md.starts_with(
+                "| benchmark | size | unit | rsm | Open MPI | MPICH | rsm/Open MPI | rsm/MPICH | rsm algorithm |\n\
+                 |---|---:|---|---:|---:|---:|---:|---:|---|\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| osu_allreduce | 8 B | µs | 0.31 (0.30) | 0.23 (0.21) | 0.58 (0.57) 2/3 | 1.35 | 0.53 | oneshot |\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| osu_allreduce | 1 MiB | µs | 122 (120) | 133 (130) | 292 (284) 2/3 | 0.92 | 0.42 | twoshot / ring (forced) |\n"
+            ),
+            "{md}"
+        );
     }
 
     #[test]
