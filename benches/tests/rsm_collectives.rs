@@ -498,7 +498,7 @@ fn rsm_compare_runs_the_collectives_next_to_mpi() {
     let out = tempfile::tempdir().unwrap();
     let mut libraries = vec![Library::Rsm];
     libraries.extend(
-        [Library::OpenMpi, Library::Mpich]
+        [Library::Mpich, Library::OpenMpi]
             .into_iter()
             .find(|&l| mpi::detect(l).is_ok()),
     );

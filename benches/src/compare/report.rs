@@ -133,6 +133,25 @@ impl TableRow {
     }
 }
 
+/// A size at which the subject library is behind the best other one ([`Results::behind`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Behind {
+    /// The benchmark.
+    pub bench: Benchmark,
+    /// Message size (`None` for barrier).
+    pub size: Option<u64>,
+    /// Unit of the figures.
+    pub metric: Metric,
+    /// The subject's median.
+    pub subject: f64,
+    /// The best other library.
+    pub library: Library,
+    /// Its median.
+    pub best: f64,
+    /// How far behind (above 1).
+    pub factor: f64,
+}
+
 /// Figures: 2 decimals below 10, 1 below 100, none above.
 pub fn fmt_value(v: f64) -> String {
     if v < 10.0 {
@@ -243,6 +262,91 @@ impl Results {
             }
         }
         rows
+    }
+
+    /// The sizes at which the first library (the subject of the ratios) is behind the best of
+    /// the others, by medians: slower (latency) or slower to move data (bandwidth). Each entry
+    /// names the best other library and by how much (`subject / best` for latency, `best /
+    /// subject` for bandwidth: above 1).
+    pub fn behind(&self) -> Vec<Behind> {
+        let Some((&subject, others)) = self.libraries.split_first() else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        for row in self.table() {
+            let median = |l: Library| row.cells.iter().find(|(x, _)| *x == l)?.1.median();
+            let Some(mine) = median(subject) else {
+                continue;
+            };
+            let lower = row.metric.lower_is_better();
+            let best = others
+                .iter()
+                .filter_map(|&l| Some((l, median(l)?)))
+                .reduce(|a, b| {
+                    let b_better = if lower { b.1 < a.1 } else { b.1 > a.1 };
+                    if b_better { b } else { a }
+                });
+            let Some((library, theirs)) = best else {
+                continue;
+            };
+            let factor = if lower { mine / theirs } else { theirs / mine };
+            if factor > 1.0 && factor.is_finite() {
+                v.push(Behind {
+                    bench: row.bench,
+                    size: row.size,
+                    metric: row.metric,
+                    subject: mine,
+                    library,
+                    best: theirs,
+                    factor,
+                });
+            }
+        }
+        v
+    }
+
+    /// The paragraph under the table naming every size at which the first library is behind
+    /// the best of the others (`None` with fewer than two libraries or no figures).
+    pub fn behind_text(&self) -> Option<String> {
+        let (&subject, others) = self.libraries.split_first()?;
+        // Only when some size has figures of the subject and of another library.
+        let compared = self
+            .table()
+            .iter()
+            .any(|r| others.iter().any(|&o| r.ratio(subject, o).is_some()));
+        if !compared {
+            return None;
+        }
+        let behind = self.behind();
+        let name = subject.display_name();
+        if behind.is_empty() {
+            return Some(format!(
+                "{name} is at least as fast as the fastest of the others at every size (medians).\n"
+            ));
+        }
+        let items: Vec<String> = behind
+            .iter()
+            .map(|b| {
+                let size = if b.size.is_some() {
+                    format!(" {}", fmt_size(b.size))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "`{}`{size} ({} vs {} {} {}, {:.2}×)",
+                    b.bench.name(),
+                    fmt_value(b.subject),
+                    b.library.display_name(),
+                    fmt_value(b.best),
+                    b.metric.unit(),
+                    b.factor
+                )
+            })
+            .collect();
+        Some(format!(
+            "Where {name} is behind the fastest of the others (medians): {}.\n",
+            items.join("; ")
+        ))
     }
 
     /// The first library (subject of the ratios) and the others.
@@ -373,6 +477,10 @@ impl Results {
             self.np, self.rounds
         );
         m += &self.markdown_table();
+        if let Some(text) = self.behind_text() {
+            m += "\n";
+            m += &text;
+        }
         if !plots.is_empty() {
             m += "\n";
             for (b, file) in plots {
@@ -755,6 +863,67 @@ pub(crate) mod tests {
                 "| osu_allreduce | 1 MiB | µs | 122 (120) | 133 (130) | 292 (284) 2/3 | 0.92 | 0.42 | twoshot / ring (forced) |\n"
             ),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn sizes_where_the_subject_is_behind() {
+        let mut r = sample();
+        // Without rsm figures there is nothing to say about rsm.
+        assert_eq!(r.behind(), []);
+        assert_eq!(r.behind_text(), None);
+        r.skipped.clear();
+        r.records.push(record(
+            1,
+            Library::Rsm,
+            RunResult::Ok(out(&[(8, 0.30), (1 << 20, 120.0)])),
+        ));
+        // 8 B: 0.30 against Open MPI 0.23 (MPICH 0.585): behind by 1.30; 1 MiB: ahead.
+        let b = r.behind();
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(
+            (b[0].bench, b[0].size, b[0].library, b[0].best),
+            (Benchmark::Allreduce, Some(8), Library::OpenMpi, 0.23)
+        );
+        assert!((b[0].factor - 0.30 / 0.23).abs() < 1e-12);
+        assert_eq!(
+            r.behind_text().as_deref(),
+            Some(
+                "Where rsm is behind the fastest of the others (medians): `osu_allreduce` 8 B \
+                 (0.30 vs Open MPI 0.23 µs, 1.30×).\n"
+            )
+        );
+        assert!(r.markdown(&[]).contains("\n\nWhere rsm is behind"));
+        // Bandwidth: higher is better.
+        let mut bw = r.clone();
+        bw.benchmarks = vec![Benchmark::PutBw];
+        for rec in &mut bw.records {
+            rec.bench = Benchmark::PutBw;
+        }
+        // 0.30 and 120 MB/s against MPICH's 0.585 and 292: behind at both sizes.
+        let b = bw.behind();
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!(
+            (b[1].size, b[1].library, b[1].best),
+            (Some(1 << 20), Library::Mpich, 292.0)
+        );
+        assert!((b[1].factor - 292.0 / 120.0).abs() < 1e-12);
+        assert!(
+            bw.behind_text()
+                .unwrap()
+                .contains("`osu_put_bw` 1 MiB (120 vs MPICH 292 MB/s, 2.43×)")
+        );
+        // Faster everywhere.
+        r.records.retain(|x| x.library != Library::Rsm);
+        r.records.push(record(
+            1,
+            Library::Rsm,
+            RunResult::Ok(out(&[(8, 0.10), (1 << 20, 100.0)])),
+        ));
+        assert_eq!(r.behind(), []);
+        assert_eq!(
+            r.behind_text().as_deref(),
+            Some("rsm is at least as fast as the fastest of the others at every size (medians).\n")
         );
     }
 

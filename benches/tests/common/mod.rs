@@ -159,10 +159,11 @@ pub fn shape(line: &str) -> String {
     format!("{first} {} {:?}", f.len(), f.last())
 }
 
-/// The C benchmark built with the first installed MPI into `<tmp>/<what>/<library>`, or
-/// `None` (with the reason printed) when no MPI is installed.
+/// The C benchmark built into `<tmp>/<what>/<library>` with MPICH (its launcher starts a job
+/// in about 0.1 s, Open MPI's in 0.4 s), else Open MPI, or `None` (with the reason printed)
+/// when no MPI is installed.
 pub fn first_mpi(what: &str) -> Option<(Library, MpiBuild)> {
-    let Some((lib, install)) = [Library::OpenMpi, Library::Mpich]
+    let Some((lib, install)) = [Library::Mpich, Library::OpenMpi]
         .into_iter()
         .find_map(|l| mpi::detect(l).ok().map(|i| (l, i)))
     else {
