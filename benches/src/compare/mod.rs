@@ -242,6 +242,7 @@ pub fn run(config: &Config, quiet: bool) -> Result<Results> {
     let mut results = Results {
         np: config.np,
         rounds: config.rounds,
+        oversubscribe: config.oversubscribe,
         benchmarks: config.benchmarks.clone(),
         libraries: config.libraries.clone(),
         sizes: config.sizes.clone(),

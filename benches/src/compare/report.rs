@@ -43,6 +43,8 @@ pub struct Results {
     pub np: usize,
     /// Rounds asked for.
     pub rounds: usize,
+    /// More ranks than cores were allowed (`--oversubscribe`).
+    pub oversubscribe: bool,
     /// Benchmarks, in order.
     pub benchmarks: Vec<Benchmark>,
     /// Libraries asked for, in order (the first is the subject of the ratios).
@@ -466,10 +468,17 @@ impl Results {
         if let Some(sync) = self.synchronization() {
             let _ = writeln!(m, "- One-sided synchronization: {sync}");
         }
+        let binding = if self.oversubscribe {
+            "ranks bound to cores, more ranks than cores allowed (Open MPI `--oversubscribe \
+             --bind-to core:overload-allowed`, MPICH `-bind-to core`, `rsmrun --bind-to core \
+             --oversubscribe`: cores are shared)"
+        } else {
+            "one rank per core"
+        };
         let _ = writeln!(
             m,
             "- Method: OSU 7.4 method (`benches/mpi/osu_mpi.c` for the MPIs, the `osu_*` binaries \
-             for rsm), np={}, one rank per core, {} round(s) run alternately (each round runs every \
+             for rsm), np={}, {binding}, {} round(s) run alternately (each round runs every \
              library once per benchmark). A cell is the median of the rounds, the best round in \
              brackets (lowest latency, highest bandwidth); `k/n` marks cells where only k of n \
              runs produced the size. Ratios divide medians (latency: below 1 means the first \
@@ -686,7 +695,17 @@ pub(crate) mod tests {
 
     #[test]
     fn markdown_and_csv() {
-        let r = sample();
+        let mut r = sample();
+        assert!(
+            r.markdown(&[])
+                .contains(", np=2, one rank per core, 3 round(s) run")
+        );
+        r.oversubscribe = true;
+        assert!(r.markdown(&[]).contains(
+            ", np=2, ranks bound to cores, more ranks than cores allowed (Open MPI \
+             `--oversubscribe --bind-to core:overload-allowed`, MPICH `-bind-to core`, \
+             `rsmrun --bind-to core --oversubscribe`: cores are shared), 3 round(s) run"
+        ));
         let md = r.markdown(&[(Benchmark::Allreduce, "osu_allreduce.svg".into())]);
         assert!(
             md.contains(
