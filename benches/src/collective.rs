@@ -320,10 +320,16 @@ impl SizeRun<'_> {
         let mut m = Measured {
             timed_ns: 0,
             error: false,
-            enter: Vec::with_capacity(if validate_barrier { total } else { 0 }),
-            leave: Vec::with_capacity(if validate_barrier { total } else { 0 }),
+            enter: Vec::new(),
+            leave: Vec::new(),
             selection: None,
         };
+        if validate_barrier {
+            for v in [&mut m.enter, &mut m.leave] {
+                v.try_reserve_exact(total)
+                    .map_err(|e| anyhow!("timestamps of {total} iterations: {e}"))?;
+            }
+        }
         let err = |what: &'static str| move |e: CollError| anyhow!("{what}: {e}");
         comm.barrier().map_err(err("barrier"))?;
         for i in 0..total {
