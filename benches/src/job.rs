@@ -109,6 +109,16 @@ impl Job {
     }
 }
 
+/// Before a rank leaves with a non-zero status outside a run (a usage error, a wrong rank
+/// count): waits until every rank got here, so rank 0 has written its message before
+/// `rsmrun` — which stops a job at the first non-zero exit — can cut it short. Errors are
+/// ignored (the process is leaving anyway).
+pub fn exit_after_rank0(boot: &Bootstrap) {
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let _ = std::io::Write::flush(&mut std::io::stderr());
+    let _ = boot.fence();
+}
+
 /// Rounds `n` up to a multiple of `to` (a power of two or any non-zero value).
 pub fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
@@ -134,6 +144,26 @@ impl PageBuf {
             start,
             len,
         }
+    }
+
+    /// Like [`PageBuf::new`], but an allocation the system refuses is an error (a large
+    /// `-m` times the rank count), not an abort.
+    pub fn try_new(len: usize, fill: u8) -> Result<PageBuf> {
+        let page = page_size();
+        let total = len
+            .checked_add(page)
+            .ok_or_else(|| anyhow!("a buffer of {len} bytes is too large"))?;
+        let mut storage = Vec::new();
+        storage
+            .try_reserve_exact(total)
+            .map_err(|e| anyhow!("allocating a buffer of {len} bytes: {e}"))?;
+        storage.resize(total, fill);
+        let start = storage.as_ptr().align_offset(page).min(page);
+        Ok(PageBuf {
+            storage,
+            start,
+            len,
+        })
     }
 
     /// The buffer.
@@ -288,7 +318,22 @@ mod tests {
             assert_eq!(b.as_slice().as_ptr() as usize % page_size(), 0);
             b.as_mut_slice().fill(1);
             assert!(b.as_slice().iter().all(|&x| x == 1));
+            let t = PageBuf::try_new(len, 9).unwrap();
+            assert_eq!(t.as_slice().len(), len);
+            assert!(t.as_slice().iter().all(|&x| x == 9));
+            assert_eq!(t.as_slice().as_ptr() as usize % page_size(), 0);
         }
+        assert_eq!(
+            PageBuf::try_new(usize::MAX, 0).unwrap_err().to_string(),
+            format!("a buffer of {} bytes is too large", usize::MAX)
+        );
+        let huge = isize::MAX as usize - page_size();
+        assert!(
+            PageBuf::try_new(huge, 0)
+                .unwrap_err()
+                .to_string()
+                .starts_with(&format!("allocating a buffer of {huge} bytes: "))
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ use anyhow::{Context, Result};
 use rsm_core::bootstrap::Bootstrap;
 use rsm_core::{Barrier, BarrierMode, BarrierType};
 
-use crate::job::{Job, Link, PageBuf, round_up, wait_timeout};
+use crate::job::{Job, Link, PageBuf, exit_after_rank0, round_up, wait_timeout};
 use crate::osu::bench::MAX_SIZE_LIMIT;
 use crate::osu::format::{self, RowValues, bandwidth_mbs, mismatch_line, validation_error_line};
 use crate::osu::validate::{DType, check_data, fill_data, inject_error_requested};
@@ -144,6 +144,7 @@ pub fn main(bench: Benchmark) -> ExitCode {
                 eprint!("{e}\n\n");
                 print!("{}", help_text(bench));
             }
+            exit_after_rank0(&boot);
             return ExitCode::FAILURE;
         }
     };
@@ -151,6 +152,7 @@ pub fn main(bench: Benchmark) -> ExitCode {
         if rank == 0 {
             eprintln!("This test requires exactly two processes");
         }
+        exit_after_rank0(&boot);
         return ExitCode::FAILURE;
     }
     let job = match Job::new(boot, bench.name()) {

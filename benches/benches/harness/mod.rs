@@ -10,19 +10,20 @@
 //! **followers**: they execute [`Command`]s the leader sends through
 //! `Bootstrap::allgather` (untimed) until [`Command::Quit`].
 //!
-//! Passive peers (the target of put/get) need no command. A bench that needs its peers to act
-//! per iteration (the signal round trip now; barrier and allreduce in the collective phase)
-//! sends a command with the iteration count criterion asked for (`iter_custom`), then times
-//! its own part. **Collective benches** add their operations as new [`Command`] variants (e.g.
-//! `Barrier { iters }`, `Allreduce { bytes, iters }`) executed by [`Follower::serve`] on every
-//! follower, and their leader side in a bench file of their own (`benches/collectives.rs`).
+//! Every rank also holds the job's world communicator ([`rsm_collectives::Comm::world`],
+//! freed at the end). Passive peers (the target of put/get) need no command. A bench that
+//! needs its peers to act per iteration (the signal round trip, barrier, allreduce) sends a
+//! command with the iteration count criterion asked for (`iter_custom`), then times its own
+//! part; [`Follower::serve`] executes it on every follower.
 
 use std::path::Path;
 use std::process::{Command as Process, ExitCode};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use rsm_benches::job::{Job, Link};
+use rsm_collectives::Comm;
+use rsm_collectives::ops::Sum;
 use rsm_core::bootstrap::Bootstrap;
 
 /// How long a signal wait of a bench may take before the job is aborted.
@@ -39,41 +40,67 @@ pub enum Command {
         /// Round trips.
         iters: u64,
     },
+    /// `iters` barriers on the world communicator, back to back.
+    Barrier {
+        /// Barriers.
+        iters: u64,
+    },
+    /// `iters` allreduce (sum of `i8`, `MPI_CHAR` as OSU's default) of `bytes` bytes on the
+    /// world communicator, back to back.
+    Allreduce {
+        /// Vector length in bytes.
+        bytes: u64,
+        /// Calls.
+        iters: u64,
+    },
 }
 
 impl Command {
-    /// Wire form: an opcode byte and a little-endian `u64`.
+    /// Wire form: an opcode byte and two little-endian `u64` arguments.
     pub fn encode(self) -> Vec<u8> {
-        let (op, arg) = match self {
-            Command::Quit => (0u8, 0u64),
-            Command::EchoSignals { iters } => (1, iters),
+        let (op, a, b) = match self {
+            Command::Quit => (0u8, 0u64, 0u64),
+            Command::EchoSignals { iters } => (1, iters, 0),
+            Command::Barrier { iters } => (2, iters, 0),
+            Command::Allreduce { bytes, iters } => (3, bytes, iters),
         };
         let mut v = vec![op];
-        v.extend_from_slice(&arg.to_le_bytes());
+        v.extend_from_slice(&a.to_le_bytes());
+        v.extend_from_slice(&b.to_le_bytes());
         v
     }
 
     /// Inverse of [`encode`](Self::encode).
     pub fn decode(b: &[u8]) -> Result<Command> {
         let (&op, rest) = b.split_first().context("empty command")?;
-        let arg = <[u8; 8]>::try_from(rest)
-            .map(u64::from_le_bytes)
-            .map_err(|_| anyhow::anyhow!("command {op} with {} argument bytes", rest.len()))?;
+        if rest.len() != 16 {
+            bail!("command {op} with {} argument bytes", rest.len());
+        }
+        let word = |i: usize| {
+            <[u8; 8]>::try_from(&rest[8 * i..8 * i + 8])
+                .map(u64::from_le_bytes)
+                .map_err(|_| anyhow!("command {op}: argument {i}"))
+        };
+        let (a, b) = (word(0)?, word(1)?);
         match op {
             0 => Ok(Command::Quit),
-            1 => Ok(Command::EchoSignals { iters: arg }),
+            1 => Ok(Command::EchoSignals { iters: a }),
+            2 => Ok(Command::Barrier { iters: a }),
+            3 => Ok(Command::Allreduce { bytes: a, iters: b }),
             _ => bail!("unknown command {op}"),
         }
     }
 }
 
-/// The leader's side: its job and a segment pair with rank 1.
+/// The leader's side: its job, a segment pair with rank 1 and the world communicator.
 #[derive(Debug)]
 pub struct Leader {
     /// This rank's job.
     pub job: Job,
     /// Segments shared with rank 1.
     pub link: Link,
+    /// Every rank of the job.
+    pub comm: Comm,
 }
 
 impl Leader {
@@ -89,6 +116,7 @@ impl Leader {
 struct Follower {
     job: Job,
     link: Link,
+    comm: Comm,
 }
 
 impl Follower {
@@ -112,6 +140,21 @@ impl Follower {
                             .signal_wait(Some(SIGNAL_TIMEOUT))
                             .context("signal_wait")?;
                         self.link.peer.signal_post(0).context("signal_post")?;
+                    }
+                }
+                Command::Barrier { iters } => {
+                    for _ in 0..iters {
+                        self.comm.barrier().context("barrier")?;
+                    }
+                }
+                Command::Allreduce { bytes, iters } => {
+                    let n = usize::try_from(bytes).context("allreduce length")?;
+                    let send = vec![1i8; n];
+                    let mut recv = vec![0i8; n];
+                    for _ in 0..iters {
+                        self.comm
+                            .allreduce(&send, &mut recv, &Sum)
+                            .context("allreduce")?;
                     }
                 }
             }
@@ -188,21 +231,27 @@ pub fn main(np: usize, segment_len: usize, leader: impl FnOnce(&Leader)) -> Exit
         Ok(l) => l,
         Err(e) => job.abort(&format!("{e:#}")),
     };
-    if rank == 0 {
-        let l = Leader { job, link };
+    let comm = match Comm::world() {
+        Ok(c) => c,
+        Err(e) => job.abort(&format!("creating the communicator: {e}")),
+    };
+    let (job, link, comm) = if rank == 0 {
+        let l = Leader { job, link, comm };
         leader(&l);
         l.send(Command::Quit);
-        if let Err(e) = l.link.close(&l.job) {
-            l.job.abort(&format!("{e:#}"));
-        }
+        (l.job, l.link, l.comm)
     } else {
-        let f = Follower { job, link };
+        let f = Follower { job, link, comm };
         if let Err(e) = f.serve() {
             f.job.abort(&format!("{e:#}"));
         }
-        if let Err(e) = f.link.close(&f.job) {
-            f.job.abort(&format!("{e:#}"));
-        }
+        (f.job, f.link, f.comm)
+    };
+    if let Err(e) = comm.free() {
+        job.abort(&format!("freeing the communicator: {e}"));
+    }
+    if let Err(e) = link.close(&job) {
+        job.abort(&format!("{e:#}"));
     }
     ExitCode::SUCCESS
 }

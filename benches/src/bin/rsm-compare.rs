@@ -172,6 +172,9 @@ fn main() -> ExitCode {
         Ok(results) => {
             println!();
             println!("{}", results.markdown_table());
+            if let Some(text) = results.behind_text() {
+                println!("{text}");
+            }
             println!("Report: {}", config.out_dir.join("comparison.md").display());
             ExitCode::SUCCESS
         }

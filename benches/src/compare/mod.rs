@@ -242,6 +242,7 @@ pub fn run(config: &Config, quiet: bool) -> Result<Results> {
     let mut results = Results {
         np: config.np,
         rounds: config.rounds,
+        oversubscribe: config.oversubscribe,
         benchmarks: config.benchmarks.clone(),
         libraries: config.libraries.clone(),
         sizes: config.sizes.clone(),
@@ -416,6 +417,8 @@ pub fn run(config: &Config, quiet: bool) -> Result<Results> {
                                 {
                                     ms.rows.extend(os.rows);
                                 }
+                                // Per-size notes (rsm's `# Algorithm:` lines) of every group.
+                                m.notes.extend(out.notes);
                                 m
                             }
                         });

@@ -8,7 +8,8 @@
 //! * MPICH 4.0.2 (device ch4:ucx): compiler `mpicc.mpich`, launcher `mpiexec.mpich` (Hydra,
 //!   also `mpiexec.hydra`, `mpirun.mpich`); binding `-bind-to core`; runs as root without a
 //!   flag; oversubscribed ranks spin (barrier ≈ 12 ms at np 4 on 2 cores).
-//! * rsm: `rsmrun -n NP --bind-to core target/release/osu_<name>` (phase 2 builds them).
+//! * rsm: `rsmrun -n NP --bind-to core target/release/osu_<name>` (`cargo build --release -p
+//!   rsm-benches -p rsm-launcher` builds them), with `RSM_BENCH_ALGORITHM=1`.
 
 use std::env;
 use std::fmt;
@@ -304,9 +305,12 @@ impl RsmInstall {
         }
     }
 
-    /// `rsmrun -n NP --bind-to core [--oversubscribe] binary args…`.
+    /// `rsmrun -n NP --bind-to core [--oversubscribe] binary args…`, with
+    /// `RSM_BENCH_ALGORITHM=1` (the collective binaries then name the algorithm of each size
+    /// in an `# Algorithm:` line after its row; rsmrun passes `RSM_*` variables to the ranks).
     pub fn command(&self, s: &LaunchSettings, binary: &Path, args: &[String]) -> Command {
         let mut c = Command::new(&self.rsmrun);
+        c.env(crate::collective::ALGORITHM_ENV, "1");
         c.args(["-n", &s.np.to_string(), "--bind-to", "core"]);
         if s.oversubscribe {
             c.arg("--oversubscribe");
@@ -418,6 +422,12 @@ mod tests {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         assert_eq!(args, ["-n", "2", "--bind-to", "core", "/x/osu_gather"]);
+        assert_eq!(
+            c.get_envs()
+                .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+                .collect::<Vec<_>>(),
+            [("RSM_BENCH_ALGORITHM".into(), Some("1".into()))]
+        );
         assert!(
             r.binary(Benchmark::Gather)
                 .unwrap_err()

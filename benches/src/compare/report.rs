@@ -43,6 +43,8 @@ pub struct Results {
     pub np: usize,
     /// Rounds asked for.
     pub rounds: usize,
+    /// More ranks than cores were allowed (`--oversubscribe`).
+    pub oversubscribe: bool,
     /// Benchmarks, in order.
     pub benchmarks: Vec<Benchmark>,
     /// Libraries asked for, in order (the first is the subject of the ratios).
@@ -133,6 +135,25 @@ impl TableRow {
     }
 }
 
+/// A size at which the subject library is behind the best other one ([`Results::behind`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Behind {
+    /// The benchmark.
+    pub bench: Benchmark,
+    /// Message size (`None` for barrier).
+    pub size: Option<u64>,
+    /// Unit of the figures.
+    pub metric: Metric,
+    /// The subject's median.
+    pub subject: f64,
+    /// The best other library.
+    pub library: Library,
+    /// Its median.
+    pub best: f64,
+    /// How far behind (above 1).
+    pub factor: f64,
+}
+
 /// Figures: 2 decimals below 10, 1 below 100, none above.
 pub fn fmt_value(v: f64) -> String {
     if v < 10.0 {
@@ -142,6 +163,33 @@ pub fn fmt_value(v: f64) -> String {
     } else {
         format!("{v:.0}")
     }
+}
+
+/// Reads the value of an `# Algorithm:` line: `size 8: oneshot (default)` → `(Some(8),
+/// "oneshot")`, `dissemination (default)` → `(None, "dissemination")`, a forced one →
+/// `"ring (forced)"`. `None` when it does not have that form.
+pub fn parse_algorithm_note(value: &str) -> Option<(Option<u64>, String)> {
+    let value = value.trim();
+    let (size, rest) = match value.strip_prefix("size ") {
+        Some(r) => {
+            let (n, rest) = r.split_once(':')?;
+            (Some(n.trim().parse::<u64>().ok()?), rest.trim())
+        }
+        None => (None, value),
+    };
+    let (name, why) = match rest.split_once(" (") {
+        Some((n, w)) => (n.trim(), w.trim_end_matches(')')),
+        None => (rest, ""),
+    };
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return None;
+    }
+    let name = if why.starts_with("forced by") {
+        format!("{name} (forced)")
+    } else {
+        name.to_string()
+    };
+    Some((size, name))
 }
 
 /// `8 B`, `1 KiB`, `64 KiB`, `1 MiB`, `1000 B`.
@@ -218,6 +266,91 @@ impl Results {
         rows
     }
 
+    /// The sizes at which the first library (the subject of the ratios) is behind the best of
+    /// the others, by medians: slower (latency) or slower to move data (bandwidth). Each entry
+    /// names the best other library and by how much (`subject / best` for latency, `best /
+    /// subject` for bandwidth: above 1).
+    pub fn behind(&self) -> Vec<Behind> {
+        let Some((&subject, others)) = self.libraries.split_first() else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        for row in self.table() {
+            let median = |l: Library| row.cells.iter().find(|(x, _)| *x == l)?.1.median();
+            let Some(mine) = median(subject) else {
+                continue;
+            };
+            let lower = row.metric.lower_is_better();
+            let best = others
+                .iter()
+                .filter_map(|&l| Some((l, median(l)?)))
+                .reduce(|a, b| {
+                    let b_better = if lower { b.1 < a.1 } else { b.1 > a.1 };
+                    if b_better { b } else { a }
+                });
+            let Some((library, theirs)) = best else {
+                continue;
+            };
+            let factor = if lower { mine / theirs } else { theirs / mine };
+            if factor > 1.0 && factor.is_finite() {
+                v.push(Behind {
+                    bench: row.bench,
+                    size: row.size,
+                    metric: row.metric,
+                    subject: mine,
+                    library,
+                    best: theirs,
+                    factor,
+                });
+            }
+        }
+        v
+    }
+
+    /// The paragraph under the table naming every size at which the first library is behind
+    /// the best of the others (`None` with fewer than two libraries or no figures).
+    pub fn behind_text(&self) -> Option<String> {
+        let (&subject, others) = self.libraries.split_first()?;
+        // Only when some size has figures of the subject and of another library.
+        let compared = self
+            .table()
+            .iter()
+            .any(|r| others.iter().any(|&o| r.ratio(subject, o).is_some()));
+        if !compared {
+            return None;
+        }
+        let behind = self.behind();
+        let name = subject.display_name();
+        if behind.is_empty() {
+            return Some(format!(
+                "{name} is at least as fast as the fastest of the others at every size (medians).\n"
+            ));
+        }
+        let items: Vec<String> = behind
+            .iter()
+            .map(|b| {
+                let size = if b.size.is_some() {
+                    format!(" {}", fmt_size(b.size))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "`{}`{size} ({} vs {} {} {}, {:.2}×)",
+                    b.bench.name(),
+                    fmt_value(b.subject),
+                    b.library.display_name(),
+                    fmt_value(b.best),
+                    b.metric.unit(),
+                    b.factor
+                )
+            })
+            .collect();
+        Some(format!(
+            "Where {name} is behind the fastest of the others (medians): {}.\n",
+            items.join("; ")
+        ))
+    }
+
     /// The first library (subject of the ratios) and the others.
     pub fn ratio_pairs(&self) -> Vec<(Library, Library)> {
         match self.libraries.split_first() {
@@ -226,9 +359,39 @@ impl Results {
         }
     }
 
-    /// The Markdown table alone.
+    /// The algorithm rsm ran, per benchmark and size (`None`: barrier), from the
+    /// `# Algorithm:` lines of rsm's outputs (`rsm-compare` asks for them with
+    /// `RSM_BENCH_ALGORITHM=1`): the distinct names seen over the rounds, in order; a forced
+    /// algorithm is marked `(forced)`.
+    pub fn algorithms(&self) -> BTreeMap<(Benchmark, Option<u64>), Vec<String>> {
+        let mut m: BTreeMap<(Benchmark, Option<u64>), Vec<String>> = BTreeMap::new();
+        for r in self.records.iter().filter(|r| r.library == Library::Rsm) {
+            let out = match &r.result {
+                RunResult::Ok(o) | RunResult::TimedOut(Some(o)) => o,
+                _ => continue,
+            };
+            for (k, v) in &out.notes {
+                if k != "Algorithm" {
+                    continue;
+                }
+                let Some((size, name)) = parse_algorithm_note(v) else {
+                    continue;
+                };
+                let names = m.entry((r.bench, size)).or_default();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        m
+    }
+
+    /// The Markdown table alone. When rsm's outputs named their algorithms, a last column
+    /// `rsm algorithm` shows them.
     pub fn markdown_table(&self) -> String {
         let pairs = self.ratio_pairs();
+        let algorithms = self.algorithms();
+        let with_algorithms = !algorithms.is_empty();
         let mut t = String::from("| benchmark | size | unit |");
         for l in &self.libraries {
             let _ = write!(t, " {} |", l.display_name());
@@ -236,8 +399,14 @@ impl Results {
         for (s, o) in &pairs {
             let _ = write!(t, " {}/{} |", s.display_name(), o.display_name());
         }
+        if with_algorithms {
+            t += " rsm algorithm |";
+        }
         t += "\n|---|---:|---|";
         t += &"---:|".repeat(self.libraries.len() + pairs.len());
+        if with_algorithms {
+            t += "---|";
+        }
         t.push('\n');
         for row in self.table() {
             let _ = write!(
@@ -254,6 +423,14 @@ impl Results {
                 match row.ratio(s, o) {
                     Some(r) => {
                         let _ = write!(t, " {r:.2} |");
+                    }
+                    None => t += " — |",
+                }
+            }
+            if with_algorithms {
+                match algorithms.get(&(row.bench, row.size)) {
+                    Some(names) => {
+                        let _ = write!(t, " {} |", names.join(" / "));
                     }
                     None => t += " — |",
                 }
@@ -291,10 +468,17 @@ impl Results {
         if let Some(sync) = self.synchronization() {
             let _ = writeln!(m, "- One-sided synchronization: {sync}");
         }
+        let binding = if self.oversubscribe {
+            "ranks bound to cores, more ranks than cores allowed (Open MPI `--oversubscribe \
+             --bind-to core:overload-allowed`, MPICH `-bind-to core`, `rsmrun --bind-to core \
+             --oversubscribe`: cores are shared)"
+        } else {
+            "one rank per core"
+        };
         let _ = writeln!(
             m,
             "- Method: OSU 7.4 method (`benches/mpi/osu_mpi.c` for the MPIs, the `osu_*` binaries \
-             for rsm), np={}, one rank per core, {} round(s) run alternately (each round runs every \
+             for rsm), np={}, {binding}, {} round(s) run alternately (each round runs every \
              library once per benchmark). A cell is the median of the rounds, the best round in \
              brackets (lowest latency, highest bandwidth); `k/n` marks cells where only k of n \
              runs produced the size. Ratios divide medians (latency: below 1 means the first \
@@ -302,6 +486,10 @@ impl Results {
             self.np, self.rounds
         );
         m += &self.markdown_table();
+        if let Some(text) = self.behind_text() {
+            m += "\n";
+            m += &text;
+        }
         if !plots.is_empty() {
             m += "\n";
             for (b, file) in plots {
@@ -507,7 +695,17 @@ pub(crate) mod tests {
 
     #[test]
     fn markdown_and_csv() {
-        let r = sample();
+        let mut r = sample();
+        assert!(
+            r.markdown(&[])
+                .contains(", np=2, one rank per core, 3 round(s) run")
+        );
+        r.oversubscribe = true;
+        assert!(r.markdown(&[]).contains(
+            ", np=2, ranks bound to cores, more ranks than cores allowed (Open MPI \
+             `--oversubscribe --bind-to core:overload-allowed`, MPICH `-bind-to core`, \
+             `rsmrun --bind-to core --oversubscribe`: cores are shared), 3 round(s) run"
+        ));
         let md = r.markdown(&[(Benchmark::Allreduce, "osu_allreduce.svg".into())]);
         assert!(
             md.contains(
@@ -608,6 +806,144 @@ pub(crate) mod tests {
         assert!(r.markdown(&[]).contains(
             "- One-sided synchronization: rsm: span A (osu_put_latency, osu_get_latency); flags B"
         ));
+    }
+
+    #[test]
+    fn algorithm_notes() {
+        assert_eq!(
+            parse_algorithm_note("size 8: oneshot (default)"),
+            Some((Some(8), "oneshot".to_string()))
+        );
+        assert_eq!(
+            parse_algorithm_note("size 1048576: ring (forced by RSM_COLL_ALLREDUCE)"),
+            Some((Some(1 << 20), "ring (forced)".to_string()))
+        );
+        assert_eq!(
+            parse_algorithm_note("dissemination (default)"),
+            Some((None, "dissemination".to_string()))
+        );
+        assert_eq!(
+            parse_algorithm_note(
+                "size 64: flat (forced ring cannot run a non-commutative operator; default)"
+            ),
+            Some((Some(64), "flat".to_string()))
+        );
+        assert_eq!(parse_algorithm_note("size x: flat (default)"), None);
+        assert_eq!(parse_algorithm_note("size 8 flat"), None);
+        assert_eq!(parse_algorithm_note("two words (default)"), None);
+        assert_eq!(parse_algorithm_note(""), None);
+
+        let rsm = |round: usize, body: &str| RunRecord {
+            round,
+            bench: Benchmark::Allreduce,
+            library: Library::Rsm,
+            result: RunResult::Ok(parse(&format!(
+                "# OSU MPI Allreduce Latency Test v7.4\n# Library: rsm\n# Datatype: MPI_CHAR.\n\
+                 # Size       Avg Latency(us)\n{body}"
+            ))),
+            elapsed: Duration::from_secs(1),
+        };
+        let mut r = sample();
+        r.skipped.clear();
+        // Without `# Algorithm:` lines the table has no algorithm column.
+        assert!(!r.markdown_table().contains("rsm algorithm"));
+        r.records.push(rsm(
+            1,
+            "8                       0.30\n# Algorithm: size 8: oneshot (default)\n\
+             1048576               120.00\n# Algorithm: size 1048576: twoshot (default)\n",
+        ));
+        r.records.push(rsm(
+            2,
+            "8                       0.32\n# Algorithm: size 8: oneshot (default)\n\
+             1048576               125.00\n# Algorithm: size 1048576: ring (forced by RSM_COLL_ALLREDUCE)\n",
+        ));
+        let a = r.algorithms();
+        assert_eq!(a[&(Benchmark::Allreduce, Some(8))], ["oneshot"]);
+        assert_eq!(
+            a[&(Benchmark::Allreduce, Some(1 << 20))],
+            ["twoshot", "ring (forced)"]
+        );
+        let md = r.markdown_table();
+        assert!(
+            md.starts_with(
+                "| benchmark | size | unit | rsm | Open MPI | MPICH | rsm/Open MPI | rsm/MPICH | rsm algorithm |\n\
+                 |---|---:|---|---:|---:|---:|---:|---:|---|\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| osu_allreduce | 8 B | µs | 0.31 (0.30) | 0.23 (0.21) | 0.58 (0.57) 2/3 | 1.35 | 0.53 | oneshot |\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| osu_allreduce | 1 MiB | µs | 122 (120) | 133 (130) | 292 (284) 2/3 | 0.92 | 0.42 | twoshot / ring (forced) |\n"
+            ),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn sizes_where_the_subject_is_behind() {
+        let mut r = sample();
+        // Without rsm figures there is nothing to say about rsm.
+        assert_eq!(r.behind(), []);
+        assert_eq!(r.behind_text(), None);
+        r.skipped.clear();
+        r.records.push(record(
+            1,
+            Library::Rsm,
+            RunResult::Ok(out(&[(8, 0.30), (1 << 20, 120.0)])),
+        ));
+        // 8 B: 0.30 against Open MPI 0.23 (MPICH 0.585): behind by 1.30; 1 MiB: ahead.
+        let b = r.behind();
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(
+            (b[0].bench, b[0].size, b[0].library, b[0].best),
+            (Benchmark::Allreduce, Some(8), Library::OpenMpi, 0.23)
+        );
+        assert!((b[0].factor - 0.30 / 0.23).abs() < 1e-12);
+        assert_eq!(
+            r.behind_text().as_deref(),
+            Some(
+                "Where rsm is behind the fastest of the others (medians): `osu_allreduce` 8 B \
+                 (0.30 vs Open MPI 0.23 µs, 1.30×).\n"
+            )
+        );
+        assert!(r.markdown(&[]).contains("\n\nWhere rsm is behind"));
+        // Bandwidth: higher is better.
+        let mut bw = r.clone();
+        bw.benchmarks = vec![Benchmark::PutBw];
+        for rec in &mut bw.records {
+            rec.bench = Benchmark::PutBw;
+        }
+        // 0.30 and 120 MB/s against MPICH's 0.585 and 292: behind at both sizes.
+        let b = bw.behind();
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!(
+            (b[1].size, b[1].library, b[1].best),
+            (Some(1 << 20), Library::Mpich, 292.0)
+        );
+        assert!((b[1].factor - 292.0 / 120.0).abs() < 1e-12);
+        assert!(
+            bw.behind_text()
+                .unwrap()
+                .contains("`osu_put_bw` 1 MiB (120 vs MPICH 292 MB/s, 2.43×)")
+        );
+        // Faster everywhere.
+        r.records.retain(|x| x.library != Library::Rsm);
+        r.records.push(record(
+            1,
+            Library::Rsm,
+            RunResult::Ok(out(&[(8, 0.10), (1 << 20, 100.0)])),
+        ));
+        assert_eq!(r.behind(), []);
+        assert_eq!(
+            r.behind_text().as_deref(),
+            Some("rsm is at least as fast as the fastest of the others at every size (medians).\n")
+        );
     }
 
     #[test]

@@ -1,0 +1,5 @@
+//! `osu_alltoall` over rsm collectives, run under `rsmrun -n NP` (method: `rsm_benches::collective`).
+
+fn main() -> std::process::ExitCode {
+    rsm_benches::collective::main(rsm_benches::osu::Benchmark::Alltoall)
+}
