@@ -47,9 +47,16 @@ fn reader<R: Read + Send + 'static>(mut r: R) -> JoinHandle<String> {
     })
 }
 
-/// A command for rsmrun with `args`.
+/// A command for rsmrun with `args`. rsmrun forwards every `RSM_*` variable to its ranks
+/// and remote proxies, so the ones in the test's own environment (CI sets some) are removed:
+/// a test sees exactly the variables it sets.
 pub fn rsmrun_cmd(args: &[&str]) -> Command {
     let mut c = Command::new(RSMRUN);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("RSM_") {
+            c.env_remove(k);
+        }
+    }
     c.args(args);
     c
 }
