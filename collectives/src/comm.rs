@@ -953,12 +953,7 @@ impl Comm {
             args::check_len("recv", total, recv.len())?;
             let n = size_of_val(send);
             let cx = c.select(n, true);
-            coll::gather::allgatherv(
-                &cx,
-                Some(bytes(send)),
-                bytes_mut(recv),
-                &block_ranges(c.size(), n),
-            )
+            coll::gather::allgather(&cx, Some(bytes(send)), bytes_mut(recv), n)
         })
     }
 
@@ -967,7 +962,7 @@ impl Comm {
         self.run(Collective::Allgather, |c| {
             let n = args::block_len("recv", recv.len(), c.size())? * size_of::<T>();
             let cx = c.select(n, true);
-            coll::gather::allgatherv(&cx, None, bytes_mut(recv), &block_ranges(c.size(), n))
+            coll::gather::allgather(&cx, None, bytes_mut(recv), n)
         })
     }
 
@@ -1016,8 +1011,7 @@ impl Comm {
             args::check_len("recv", send.len(), recv.len())?;
             let n = args::block_len("send", send.len(), c.size())? * size_of::<T>();
             let cx = c.select(n, true);
-            let r = block_ranges(c.size(), n);
-            coll::gather::alltoallv(&cx, Some((bytes(send), &r)), bytes_mut(recv), &r)
+            coll::gather::alltoall(&cx, bytes(send), bytes_mut(recv), n)
         })
     }
 

@@ -70,6 +70,9 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Pause before every run, so that the previous job has left the CPUs.
+pub const SETTLE: Duration = Duration::from_millis(300);
+
 /// The default sizes of the README table: 8 B, 1 KiB, 64 KiB, 1 MiB, 4 MiB.
 pub const DEFAULT_SIZES: [u64; 5] = [8, 1024, 65536, 1 << 20, 4 << 20];
 
@@ -343,6 +346,9 @@ pub fn run(config: &Config, quiet: bool) -> Result<Results> {
                         },
                     };
                     let cmdline = command_text(&cmd);
+                    // The previous job's teardown (launcher daemons, a library's cleanup)
+                    // must not overlap a run that lasts a tenth of a second.
+                    std::thread::sleep(SETTLE);
                     let outcome = runner::run_with_limit(&mut cmd, config.timeout);
                     let (result, log, how) = match outcome {
                         Err(e) => (

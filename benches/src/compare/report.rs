@@ -479,10 +479,11 @@ impl Results {
             m,
             "- Method: OSU 7.4 method (`benches/mpi/osu_mpi.c` for the MPIs, the `osu_*` binaries \
              for rsm), np={}, {binding}, {} round(s) run alternately (each round runs every \
-             library once per benchmark). A cell is the median of the rounds, the best round in \
-             brackets (lowest latency, highest bandwidth); `k/n` marks cells where only k of n \
-             runs produced the size. Ratios divide medians (latency: below 1 means the first \
-             library is faster; bandwidth: above 1 means it moves more).\n",
+             library once per benchmark, each run after a 0.3 s pause). A cell is the median \
+             of the rounds, the best round in brackets (lowest latency, highest bandwidth); \
+             `k/n` marks cells where only k of n runs produced the size. Ratios divide \
+             medians (latency: below 1 means the first library is faster; bandwidth: above 1 \
+             means it moves more).\n",
             self.np, self.rounds
         );
         m += &self.markdown_table();

@@ -217,6 +217,65 @@ pub(crate) fn allgatherv(
     }
 }
 
+/// The blocks of `recv` (`n > 0` bytes each) other than `me`'s, as receptions, and `me`'s own
+/// block — without allocating (the small-message path of allgather and alltoall).
+fn split_uniform(
+    recv: &mut [u8],
+    n: usize,
+    me: usize,
+) -> (&mut [u8], impl Iterator<Item = In<'_>>) {
+    let (before, rest) = recv.split_at_mut(me * n);
+    let (mine, after) = rest.split_at_mut(n);
+    let ins = before
+        .chunks_mut(n)
+        .enumerate()
+        .map(|(q, c)| In::new(q, c))
+        .chain(
+            after
+                .chunks_mut(n)
+                .enumerate()
+                .map(move |(i, c)| In::new(me + 1 + i, c)),
+        );
+    (mine, ins)
+}
+
+/// allgather with `n` bytes per rank (`recv` holds `p·n`); `send` is `None` in place.
+pub(crate) fn allgather(
+    cx: &Ctx<'_>,
+    send: Option<&[u8]>,
+    recv: &mut [u8],
+    n: usize,
+) -> Result<()> {
+    let (me, p) = (cx.me, cx.p);
+    if n == 0 || p == 1 || matches!(cx.op.alg, Algorithm::Ring | Algorithm::Bruck) {
+        return allgatherv(cx, send, recv, &blocks(p, n));
+    }
+    // Flat, as in allgatherv, with the blocks cut in place.
+    let (mine, ins) = split_uniform(recv, n, me);
+    if let Some(s) = send {
+        mine.copy_from_slice(s);
+    }
+    let own: &[u8] = mine;
+    let outs = (1..p).map(|d| Out::new((me + d) % p, own));
+    cx.exchange_iter(outs, ins)
+}
+
+/// alltoall with `n` bytes per rank pair (`send` and `recv` hold `p·n`).
+pub(crate) fn alltoall(cx: &Ctx<'_>, send: &[u8], recv: &mut [u8], n: usize) -> Result<()> {
+    let (me, p) = (cx.me, cx.p);
+    if n == 0 || p == 1 || cx.op.alg == Algorithm::Pairwise {
+        let r = blocks(p, n);
+        return alltoallv(cx, Some((send, &r)), recv, &r);
+    }
+    // Flat, as in alltoallv, with the blocks cut in place.
+    let (mine, ins) = split_uniform(recv, n, me);
+    mine.copy_from_slice(&send[me * n..(me + 1) * n]);
+    let outs = (1..p)
+        .map(|d| (me + d) % p)
+        .map(|q| Out::new(q, &send[q * n..(q + 1) * n]));
+    cx.exchange_iter(outs, ins)
+}
+
 /// alltoall(v): `send` = (buffer, blocks by destination), or `None` in place (the input is
 /// `recv` with `rranges` as its layout).
 pub(crate) fn alltoallv(
