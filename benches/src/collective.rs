@@ -44,9 +44,8 @@ use rsm_collectives::algo::{Reason, Selection};
 use rsm_collectives::config::CollConfig;
 use rsm_collectives::ops::{Arith, Sum};
 use rsm_collectives::{CollError, Collective as CollKind, Comm};
-use rsm_core::bootstrap::Bootstrap;
 
-use crate::job::{Job, PageBuf, exit_after_rank0};
+use crate::job::{Job, PageBuf, start};
 use crate::osu::format::{
     self, RowValues, barrier_failure_line, mismatch_line, validation_error_line,
 };
@@ -54,7 +53,7 @@ use crate::osu::validate::{
     BARRIER_STAGGER_US, Collective, DType, barrier_stagger_rank, check_barrier,
     inject_error_requested,
 };
-use crate::osu::{Benchmark, Options, Parsed, help_text, parse_args, stats};
+use crate::osu::{Benchmark, Options, stats};
 
 /// Environment variable: `1` makes rank 0 print the algorithm rsm ran after each row.
 pub const ALGORITHM_ENV: &str = "RSM_BENCH_ALGORITHM";
@@ -203,31 +202,11 @@ pub fn main(bench: Benchmark) -> ExitCode {
         eprintln!("{}: not a collective benchmark", bench.name());
         return ExitCode::FAILURE;
     };
-    let boot = match Bootstrap::from_env() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("{}: {e}", bench.name());
-            return ExitCode::FAILURE;
-        }
+    let (boot, opts) = match start(bench, args.iter().skip(1)) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let rank = boot.rank();
-    let opts = match parse_args(bench, args.iter().skip(1)) {
-        Ok(Parsed::Run(o)) => o,
-        Ok(Parsed::Help) => {
-            if rank == 0 {
-                print!("{}", help_text(bench));
-            }
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            if rank == 0 {
-                eprint!("{e}\n\n");
-                print!("{}", help_text(bench));
-            }
-            exit_after_rank0(&boot);
-            return ExitCode::FAILURE;
-        }
-    };
     if boot.size() < 2 {
         if rank == 0 {
             eprintln!("This test requires at least two processes");
@@ -527,6 +506,7 @@ fn run(job: &Job, comm: &Comm, call: Call, opts: &Options) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::osu::{Parsed, parse_args};
     use rsm_collectives::Algorithm;
 
     fn opts(bench: Benchmark, args: &[&str]) -> Options {

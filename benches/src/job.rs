@@ -5,12 +5,15 @@
 //! Nothing here is timed: ids travel through [`Bootstrap::allgather`], fences through
 //! [`Bootstrap::fence`]; only the operations a benchmark measures touch rsm segments.
 
+use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use rsm_core::bootstrap::Bootstrap;
 use rsm_core::{Controller, ExportFlags, ExportSegment, ImportSegment, MemView, PERM_RDWR};
+
+use crate::osu::{Benchmark, Options, Parsed, help_text, parse_args};
 
 /// The controller every benchmark uses: node-local shared memory.
 pub const CONTROLLER: &str = "loopback";
@@ -117,6 +120,41 @@ pub fn exit_after_rank0(boot: &Bootstrap) {
     let _ = std::io::Write::flush(&mut std::io::stdout());
     let _ = std::io::Write::flush(&mut std::io::stderr());
     let _ = boot.fence();
+}
+
+/// The common start of every rsm `osu_*` binary: the job's bootstrap and the options parsed
+/// from `args` (without the program name). `-h` prints the help on rank 0; a usage error is
+/// printed on rank 0 with the help, after which every rank waits for rank 0
+/// ([`exit_after_rank0`]). `Err` carries the exit code the binary returns.
+pub fn start<'a>(
+    bench: Benchmark,
+    args: impl Iterator<Item = &'a String>,
+) -> std::result::Result<(Bootstrap, Options), ExitCode> {
+    let boot = match Bootstrap::from_env() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{}: {e}", bench.name());
+            return Err(ExitCode::FAILURE);
+        }
+    };
+    let rank0 = boot.rank() == 0;
+    match parse_args(bench, args) {
+        Ok(Parsed::Run(o)) => Ok((boot, o)),
+        Ok(Parsed::Help) => {
+            if rank0 {
+                print!("{}", help_text(bench));
+            }
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if rank0 {
+                eprint!("{e}\n\n");
+                print!("{}", help_text(bench));
+            }
+            exit_after_rank0(&boot);
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Rounds `n` up to a multiple of `to` (a power of two or any non-zero value).

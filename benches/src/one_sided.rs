@@ -47,14 +47,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use rsm_core::bootstrap::Bootstrap;
 use rsm_core::{Barrier, BarrierMode, BarrierType};
 
-use crate::job::{Job, Link, PageBuf, exit_after_rank0, round_up, wait_timeout};
+use crate::job::{Job, Link, PageBuf, exit_after_rank0, round_up, start, wait_timeout};
 use crate::osu::bench::MAX_SIZE_LIMIT;
 use crate::osu::format::{self, RowValues, bandwidth_mbs, mismatch_line, validation_error_line};
 use crate::osu::validate::{DType, check_data, fill_data, inject_error_requested};
-use crate::osu::{Benchmark, Class, Options, Parsed, help_text, parse_args};
+use crate::osu::{Benchmark, Class, Options};
 
 /// The `# Window creation:` line of every rsm one-sided benchmark.
 pub const WINDOW_LINE: &str =
@@ -123,31 +122,11 @@ pub fn main(bench: Benchmark) -> ExitCode {
         .first()
         .cloned()
         .unwrap_or_else(|| bench.name().to_string());
-    let boot = match Bootstrap::from_env() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("{}: {e}", bench.name());
-            return ExitCode::FAILURE;
-        }
+    let (boot, opts) = match start(bench, args.iter().skip(1)) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let rank = boot.rank();
-    let opts = match parse_args(bench, args.iter().skip(1)) {
-        Ok(Parsed::Run(o)) => o,
-        Ok(Parsed::Help) => {
-            if rank == 0 {
-                print!("{}", help_text(bench));
-            }
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            if rank == 0 {
-                eprint!("{e}\n\n");
-                print!("{}", help_text(bench));
-            }
-            exit_after_rank0(&boot);
-            return ExitCode::FAILURE;
-        }
-    };
     if boot.size() != 2 {
         if rank == 0 {
             eprintln!("This test requires exactly two processes");
@@ -463,6 +442,7 @@ pub fn run(job: &Job, opts: &Options) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::osu::{Parsed, parse_args};
 
     fn opts(bench: Benchmark, args: &[&str]) -> Options {
         match parse_args(bench, args).unwrap() {
