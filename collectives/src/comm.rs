@@ -337,10 +337,6 @@ fn v_ranges(r: Vec<Range<usize>>, sz: usize) -> Vec<Range<usize>> {
     r.into_iter().map(|x| x.start * sz..x.end * sz).collect()
 }
 
-fn block_ranges(p: usize, n: usize) -> Vec<Range<usize>> {
-    (0..p).map(|j| j * n..(j + 1) * n).collect()
-}
-
 impl Comm {
     /// Every rank of the job: [`Bootstrap::from_env`] (a singleton of size 1 without
     /// `rsmrun`) and the controller named by `RSM_COLL_CONTROLLER` (default `loopback`).
@@ -1011,7 +1007,7 @@ impl Comm {
             args::check_len("recv", send.len(), recv.len())?;
             let n = args::block_len("send", send.len(), c.size())? * size_of::<T>();
             let cx = c.select(n, true);
-            coll::gather::alltoall(&cx, bytes(send), bytes_mut(recv), n)
+            coll::gather::alltoall(&cx, Some(bytes(send)), bytes_mut(recv), n)
         })
     }
 
@@ -1020,7 +1016,7 @@ impl Comm {
         self.run(Collective::Alltoall, |c| {
             let n = args::block_len("buf", buf.len(), c.size())? * size_of::<T>();
             let cx = c.select(n, true);
-            coll::gather::alltoallv(&cx, None, bytes_mut(buf), &block_ranges(c.size(), n))
+            coll::gather::alltoall(&cx, None, bytes_mut(buf), n)
         })
     }
 

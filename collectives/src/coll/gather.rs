@@ -260,13 +260,17 @@ pub(crate) fn allgather(
     cx.exchange_iter(outs, ins)
 }
 
-/// alltoall with `n` bytes per rank pair (`send` and `recv` hold `p·n`).
-pub(crate) fn alltoall(cx: &Ctx<'_>, send: &[u8], recv: &mut [u8], n: usize) -> Result<()> {
+/// alltoall with `n` bytes per rank pair (`send` and `recv` hold `p·n`); `send` is `None` in
+/// place.
+pub(crate) fn alltoall(cx: &Ctx<'_>, send: Option<&[u8]>, recv: &mut [u8], n: usize) -> Result<()> {
     let (me, p) = (cx.me, cx.p);
-    if n == 0 || p == 1 || cx.op.alg == Algorithm::Pairwise {
-        let r = blocks(p, n);
-        return alltoallv(cx, Some((send, &r)), recv, &r);
-    }
+    let send = match send {
+        Some(s) if n > 0 && p > 1 && cx.op.alg != Algorithm::Pairwise => s,
+        other => {
+            let r = blocks(p, n);
+            return alltoallv(cx, other.map(|s| (s, &r[..])), recv, &r);
+        }
+    };
     // Flat, as in alltoallv, with the blocks cut in place.
     let (mine, ins) = split_uniform(recv, n, me);
     mine.copy_from_slice(&send[me * n..(me + 1) * n]);
