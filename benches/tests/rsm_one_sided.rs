@@ -12,10 +12,10 @@
 mod common;
 
 use common::{
-    LIMIT, assert_same_layout, bin_dir, binary, first_mpi, launch, options, ranks_stderr, rsmrun,
-    run, serial, singleton,
+    LIMIT, assert_layouts_match_mpi, bin_dir, binary, launch, options, ranks_stderr, rsmrun,
+    serial, singleton,
 };
-use rsm_benches::compare::mpi::{self, LaunchSettings, Library};
+use rsm_benches::compare::mpi::Library;
 use rsm_benches::compare::parse::{OsuOutput, parse_strict};
 use rsm_benches::compare::runner::Status;
 use rsm_benches::one_sided;
@@ -219,26 +219,7 @@ fn exactly_two_ranks() {
 
 #[test]
 fn layout_matches_the_mpi_side_line_for_line() {
-    let Some((lib, build)) = first_mpi("one-sided-parity") else {
-        return;
-    };
-    for bench in Benchmark::ONE_SIDED {
-        let args: Vec<String> = tiny_args(bench).iter().map(|s| s.to_string()).collect();
-        let settings = LaunchSettings {
-            np: 2,
-            oversubscribe: false,
-        };
-        let cmd = mpi::mpi_command(&build, &settings, &build.binary(bench), &args);
-        let theirs = run(cmd, &format!("{lib} {bench}"));
-        assert!(theirs.status.success(), "{lib} {bench}: {}", theirs.stderr);
-        let ours = launch(2, bench, tiny_args(bench), &[]);
-        assert!(ours.status.success(), "{bench}: {}", ours.stderr);
-        assert_same_layout(
-            &theirs.stdout,
-            &ours.stdout,
-            &format!("{lib} vs rsm, {bench}"),
-        );
-    }
+    assert_layouts_match_mpi("one-sided-parity", &Benchmark::ONE_SIDED, tiny_args);
 }
 
 #[test]

@@ -191,3 +191,33 @@ pub fn assert_same_layout(theirs: &str, ours: &str, what: &str) {
         }
     }
 }
+
+/// Runs each of `benches` with `args(bench)` at np=2 under the first installed MPI (the C
+/// benchmark built into `<tmp>/<what>`) and under rsmrun, and asserts the outputs have the
+/// same layout line for line. Does nothing (with the reason printed) without an MPI.
+pub fn assert_layouts_match_mpi(
+    what: &str,
+    benches: &[Benchmark],
+    args: fn(Benchmark) -> &'static [&'static str],
+) {
+    let Some((lib, build)) = first_mpi(what) else {
+        return;
+    };
+    let settings = mpi::LaunchSettings {
+        np: 2,
+        oversubscribe: false,
+    };
+    for &bench in benches {
+        let owned: Vec<String> = args(bench).iter().map(|s| s.to_string()).collect();
+        let cmd = mpi::mpi_command(&build, &settings, &build.binary(bench), &owned);
+        let theirs = run(cmd, &format!("{lib} {bench}"));
+        assert!(theirs.status.success(), "{lib} {bench}: {}", theirs.stderr);
+        let ours = launch(2, bench, args(bench), &[]);
+        assert!(ours.status.success(), "{bench}: {}", ours.stderr);
+        assert_same_layout(
+            &theirs.stdout,
+            &ours.stdout,
+            &format!("{lib} vs rsm, {bench}"),
+        );
+    }
+}
