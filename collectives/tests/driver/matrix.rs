@@ -172,6 +172,18 @@ fn v_counts(p: usize, n: usize, salt: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The counts, displacements and total length of one case: `v_counts` laid out by
+/// `v_layout` for a v-variant, else `n` elements per rank in rank order.
+fn blocks_for(v: bool, p: usize, n: usize, case: u64) -> (Vec<usize>, Vec<usize>, usize) {
+    if v {
+        let counts = v_counts(p, n, case as usize);
+        let (displs, len) = v_layout(&counts);
+        (counts, displs, len)
+    } else {
+        (vec![n; p], (0..p).map(|r| r * n).collect(), p * n)
+    }
+}
+
 /// A layout of `counts` with the blocks in reverse rank order and a one-element gap before
 /// each; returns (displacements, buffer length).
 fn v_layout(counts: &[usize]) -> (Vec<usize>, usize) {
@@ -565,16 +577,7 @@ fn run_gather<T: Gen>(
                     "{coll}/{alg} type={} n={n} root={root} in_place={ip}",
                     T::NAME
                 );
-                let counts = if v {
-                    v_counts(p, n, case as usize)
-                } else {
-                    vec![n; p]
-                };
-                let (displs, len) = if v {
-                    v_layout(&counts)
-                } else {
-                    ((0..p).map(|r| r * n).collect(), p * n)
-                };
+                let (counts, displs, len) = blocks_for(v, p, n, case);
                 let sends: Vec<Vec<T>> = (0..p).map(|r| vals(case, r, counts[r], INPUT)).collect();
                 let root_recv = |ip: bool| {
                     let mut b: Vec<T> = vals(case, root, len, SENTINEL);
@@ -633,16 +636,7 @@ fn run_scatter<T: Gen>(
                     "{coll}/{alg} type={} n={n} root={root} in_place={ip}",
                     T::NAME
                 );
-                let counts = if v {
-                    v_counts(p, n, case as usize)
-                } else {
-                    vec![n; p]
-                };
-                let (displs, len) = if v {
-                    v_layout(&counts)
-                } else {
-                    ((0..p).map(|r| r * n).collect(), p * n)
-                };
+                let (counts, displs, len) = blocks_for(v, p, n, case);
                 let root_send: Vec<T> = vals(case, root, len, INPUT);
                 let send: &[T] = if me == root { &root_send } else { &[] };
                 let mut buf: Vec<T> = vals(case, me, counts[me], SENTINEL);
@@ -683,16 +677,7 @@ fn run_allgather<T: Gen>(
         for &ip in d.in_place(n) {
             let case = d.next();
             let what = format!("{coll}/{alg} type={} n={n} in_place={ip}", T::NAME);
-            let counts = if v {
-                v_counts(p, n, case as usize)
-            } else {
-                vec![n; p]
-            };
-            let (displs, len) = if v {
-                v_layout(&counts)
-            } else {
-                ((0..p).map(|r| r * n).collect(), p * n)
-            };
+            let (counts, displs, len) = blocks_for(v, p, n, case);
             let sends: Vec<Vec<T>> = (0..p).map(|r| vals(case, r, counts[r], INPUT)).collect();
             let recv0 = |r: usize| {
                 let mut b: Vec<T> = vals(case, r, len, SENTINEL);
