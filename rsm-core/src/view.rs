@@ -34,6 +34,7 @@ pub struct MemView {
     writable: bool,
 }
 
+#[inline]
 fn load_order(o: Ordering) -> Ordering {
     match o {
         Ordering::Release | Ordering::AcqRel => Ordering::SeqCst,
@@ -41,6 +42,7 @@ fn load_order(o: Ordering) -> Ordering {
     }
 }
 
+#[inline]
 fn store_order(o: Ordering) -> Ordering {
     match o {
         Ordering::Acquire | Ordering::AcqRel => Ordering::SeqCst,
@@ -79,6 +81,8 @@ impl MemView {
         self.writable
     }
 
+    /// Checks a `size`-byte word access at `off` (alignment, bounds, permission).
+    #[inline]
     fn word(
         &self,
         op: &'static str,
@@ -87,54 +91,110 @@ impl MemView {
         read: bool,
         write: bool,
     ) -> Result<()> {
+        let ok = off.is_multiple_of(size)
+            && off < self.len
+            && self.len - off >= size
+            && (!read || self.readable)
+            && (!write || self.writable);
+        if ok {
+            Ok(())
+        } else {
+            Err(self.word_error(op, off, size, read, write))
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn word_error(
+        &self,
+        op: &'static str,
+        off: usize,
+        size: usize,
+        read: bool,
+        write: bool,
+    ) -> RsmError {
         if !off.is_multiple_of(size) {
-            return Err(err(
+            return err(
                 ErrorKind::BadMemAlignment,
                 op,
                 format!("offset {off} is not a multiple of {size}"),
-            ));
+            );
         }
         if off >= self.len || self.len - off < size {
-            return Err(err(
+            return err(
                 ErrorKind::BadOffset,
                 op,
                 format!(
                     "offset {off} + {size} is outside the {}-byte view",
                     self.len
                 ),
-            ));
+            );
         }
-        self.perm(op, read, write)
+        self.perm_error(op, read, write)
     }
 
-    fn perm(&self, op: &'static str, read: bool, write: bool) -> Result<()> {
+    #[cold]
+    #[inline(never)]
+    fn perm_error(&self, op: &'static str, read: bool, write: bool) -> RsmError {
         if read && !self.readable {
-            return Err(err(ErrorKind::PermDenied, op, "the view is not readable"));
+            err(ErrorKind::PermDenied, op, "the view is not readable")
+        } else if write && !self.writable {
+            err(ErrorKind::PermDenied, op, "the view is not writable")
+        } else {
+            Self::internal(op)
         }
-        if write && !self.writable {
-            return Err(err(ErrorKind::PermDenied, op, "the view is not writable"));
-        }
-        Ok(())
     }
 
-    fn range(&self, op: &'static str, off: usize, len: usize) -> Result<()> {
+    /// Checks a `len`-byte copy at `off` (bounds, then permission).
+    #[inline]
+    fn span(
+        &self,
+        op: &'static str,
+        off: usize,
+        len: usize,
+        read: bool,
+        write: bool,
+    ) -> Result<()> {
+        let ok = off <= self.len
+            && len <= self.len - off
+            && (!read || self.readable)
+            && (!write || self.writable);
+        if ok {
+            Ok(())
+        } else {
+            Err(self.span_error(op, off, len, read, write))
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn span_error(
+        &self,
+        op: &'static str,
+        off: usize,
+        len: usize,
+        read: bool,
+        write: bool,
+    ) -> RsmError {
         if off > self.len {
-            return Err(err(
+            return err(
                 ErrorKind::BadOffset,
                 op,
                 format!("offset {off} is beyond the {}-byte view", self.len),
-            ));
+            );
         }
         if len > self.len - off {
-            return Err(err(
+            return err(
                 ErrorKind::BadLength,
                 op,
                 format!("{len} bytes at {off} exceed the {}-byte view", self.len),
-            ));
+            );
         }
-        Ok(())
+        self.perm_error(op, read, write)
     }
 
+    #[cold]
+    #[inline(never)]
     fn internal(op: &'static str) -> RsmError {
         err(
             ErrorKind::InternalError,
@@ -145,6 +205,7 @@ impl MemView {
 
     /// Loads the `u64` at `off` (8-aligned). A store-only ordering is strengthened to
     /// `SeqCst`.
+    #[inline]
     pub fn load_u64(&self, off: usize, order: Ordering) -> Result<u64> {
         self.word("view_load", off, 8, true, false)?;
         let w = self
@@ -156,6 +217,7 @@ impl MemView {
 
     /// Stores `v` into the `u64` at `off` (8-aligned). A load-only ordering is
     /// strengthened to `SeqCst`.
+    #[inline]
     pub fn store_u64(&self, off: usize, v: u64, order: Ordering) -> Result<()> {
         self.word("view_store", off, 8, false, true)?;
         let w = self
@@ -167,6 +229,7 @@ impl MemView {
     }
 
     /// Loads the `u32` at `off` (4-aligned).
+    #[inline]
     pub fn load_u32(&self, off: usize, order: Ordering) -> Result<u32> {
         self.word("view_load", off, 4, true, false)?;
         let w = self
@@ -177,6 +240,7 @@ impl MemView {
     }
 
     /// Stores `v` into the `u32` at `off` (4-aligned).
+    #[inline]
     pub fn store_u32(&self, off: usize, v: u32, order: Ordering) -> Result<()> {
         self.word("view_store", off, 4, false, true)?;
         let w = self
@@ -189,6 +253,7 @@ impl MemView {
 
     /// The `u64` at `off` (8-aligned) as an atomic, for `fetch_add`, `compare_exchange`,
     /// ... Needs a readable and writable view.
+    #[inline]
     pub fn atomic_u64(&self, off: usize) -> Result<&AtomicU64> {
         self.word("view_atomic", off, 8, true, true)?;
         self.region
@@ -197,6 +262,7 @@ impl MemView {
     }
 
     /// The `u32` at `off` (4-aligned) as an atomic. Needs a readable and writable view.
+    #[inline]
     pub fn atomic_u32(&self, off: usize) -> Result<&AtomicU32> {
         self.word("view_atomic", off, 4, true, true)?;
         self.region
@@ -205,9 +271,9 @@ impl MemView {
     }
 
     /// Copies `dst.len()` bytes from `off` into `dst`.
+    #[inline]
     pub fn read(&self, off: usize, dst: &mut [u8]) -> Result<()> {
-        self.range("view_read", off, dst.len())?;
-        self.perm("view_read", true, false)?;
+        self.span("view_read", off, dst.len(), true, false)?;
         if self.region.read(off, dst) {
             Ok(())
         } else {
@@ -216,9 +282,9 @@ impl MemView {
     }
 
     /// Copies `src` to `off`.
+    #[inline]
     pub fn write(&self, off: usize, src: &[u8]) -> Result<()> {
-        self.range("view_write", off, src.len())?;
-        self.perm("view_write", false, true)?;
+        self.span("view_write", off, src.len(), false, true)?;
         if self.region.write(off, src) {
             Ok(())
         } else {
