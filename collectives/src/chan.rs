@@ -287,7 +287,12 @@ pub(crate) struct Chan {
     /// Slots of payload capacity.
     cap: usize,
     nl: u64,
+    /// `nl - 1` when `nl` is a power of two (slot index by mask instead of division).
+    nl_mask: Option<u64>,
     stride: usize,
+    /// Offsets of `SLEEP[0]` and of the first landing slot (rank 0's ring).
+    sleep_base: usize,
+    land_base: usize,
     report_every: u64,
     /// Offset of this rank's ring (in every peer's segment).
     out_base: usize,
@@ -320,12 +325,17 @@ impl Chan {
         let params = *layout.params();
         let nl = params.nland as u64;
         let out_base = layout.land_slot(me, 0).map(|r| r.start).unwrap_or(0);
+        let land_base = layout.land_slot(0, 0).map(|r| r.start).unwrap_or(0);
+        let sleep_base = layout.sleep(0).unwrap_or(0);
         Chan {
             me,
             p,
             cap: params.land_chunk,
             nl,
+            nl_mask: nl.is_power_of_two().then(|| nl - 1),
             stride: layout.slot_stride(),
+            sleep_base,
+            land_base,
             report_every: (nl / 2).max(1),
             out_base,
             layout,
@@ -339,6 +349,15 @@ impl Chan {
             credit: (0..p).map(|_| Cell::new(0)).collect(),
             recvd: (0..p).map(|_| Cell::new(0)).collect(),
             reported: (0..p).map(|_| Cell::new(0)).collect(),
+        }
+    }
+
+    /// Ring position of the `m`-th slot.
+    #[inline]
+    fn ring_index(&self, m: u64) -> usize {
+        match self.nl_mask {
+            Some(mask) => (m & mask) as usize,
+            None => (m % self.nl) as usize,
         }
     }
 
@@ -430,10 +449,8 @@ impl Chan {
     /// sleeps until the end of its slice (at most `RSM_COLL_SLEEP_MAX_MS`), never longer.
     #[inline]
     fn wake(&self, q: usize) -> Result<()> {
-        let off = self
-            .layout
-            .sleep(q)
-            .map_err(|e| CollError::layout("wake", e))?;
+        // `q < p` (it has a link), so the offset lies in the SLEEP region.
+        let off = self.sleep_base + 8 * q;
         let w = self
             .own
             .load_u64(off, Ordering::Relaxed)
@@ -474,14 +491,15 @@ impl Chan {
         let last = end == out.data.len();
         let hdr = op.header(piece.len(), last).encode();
         let consumed = self.recvd[q].get();
-        let slot = self.out_base + (m % self.nl) as usize * self.stride;
+        let slot = self.out_base + self.ring_index(m) * self.stride;
         let link = self.link(q)?;
         let res = if piece.len() <= INLINE_MAX {
-            let mut line = [0u8; SLOT_STAMP_OFF];
-            line[..piece.len()].copy_from_slice(piece);
-            line[SLOT_CREDIT_OFF..SLOT_HEADER_OFF].copy_from_slice(&consumed.to_ne_bytes());
-            line[SLOT_HEADER_OFF..].copy_from_slice(&hdr.to_ne_bytes());
-            link.write(slot, &line)
+            // The header line up to the stamp, as words: one fixed-size copy.
+            let mut line = [0u64; SLOT_STAMP_OFF / 8];
+            bytemuck::cast_slice_mut::<u64, u8>(&mut line)[..piece.len()].copy_from_slice(piece);
+            line[SLOT_CREDIT_OFF / 8] = consumed;
+            line[SLOT_HEADER_OFF / 8] = hdr;
+            link.write(slot, bytemuck::cast_slice(&line))
         } else {
             let mut tail = [0u8; 16];
             tail[..8].copy_from_slice(&consumed.to_ne_bytes());
@@ -512,7 +530,7 @@ impl Chan {
     #[inline]
     fn arrived(&self, s: usize) -> Result<Option<usize>> {
         let m = self.recvd[s].get();
-        let slot = self.out_base_of(s) + (m % self.nl) as usize * self.stride;
+        let slot = self.out_base_of(s) + self.ring_index(m) * self.stride;
         let st = self
             .own
             .load_u64(slot + SLOT_STAMP_OFF, Ordering::Acquire)
@@ -531,9 +549,9 @@ impl Chan {
         }
     }
 
+    #[inline]
     fn out_base_of(&self, s: usize) -> usize {
-        self.out_base - self.me * self.nl as usize * self.stride
-            + s * self.nl as usize * self.stride
+        self.land_base + s * self.nl as usize * self.stride
     }
 
     /// Receives the next slot of `inp` if it has arrived; `Ok(false)` otherwise.
@@ -589,9 +607,11 @@ impl Chan {
         } else {
             slot + LAND_HEADER
         };
-        self.own
-            .read(from, dst)
-            .map_err(|e| CollError::rsm(None, "receive", e))?;
+        if !dst.is_empty() {
+            self.own
+                .read(from, dst)
+                .map_err(|e| CollError::rsm(None, "receive", e))?;
+        }
         let piggy = self
             .own
             .load_u64(slot + SLOT_CREDIT_OFF, Ordering::Relaxed)
