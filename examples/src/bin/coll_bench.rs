@@ -134,14 +134,14 @@ fn run(o: &Opts) -> Result<(), CollError> {
         if me == 0 {
             let avg = sum[0] / p as f64;
             if barrier {
-                println!("{avg:>17.2}");
+                println!("{avg:>17.3}");
             } else if o.full {
                 println!(
-                    "{n:<10}{avg:>18.2}{:>18.2}{:>18.2}{iters:>12}",
+                    "{n:<10}{avg:>18.3}{:>18.3}{:>18.3}{iters:>12}",
                     min[0], max[0]
                 );
             } else {
-                println!("{n:<10}{avg:>18.2}");
+                println!("{n:<10}{avg:>18.3}");
             }
         }
     }
