@@ -293,6 +293,9 @@ pub(crate) struct Chan {
     /// Offsets of `SLEEP[0]` and of the first landing slot (rank 0's ring).
     sleep_base: usize,
     land_base: usize,
+    /// Offset of `SEQ[0]` and the distance between two peers' `SEQ` words.
+    seq_base: usize,
+    seq_stride: usize,
     report_every: u64,
     /// Offset of this rank's ring (in every peer's segment).
     out_base: usize,
@@ -327,6 +330,7 @@ impl Chan {
         let out_base = layout.land_slot(me, 0).map(|r| r.start).unwrap_or(0);
         let land_base = layout.land_slot(0, 0).map(|r| r.start).unwrap_or(0);
         let sleep_base = layout.sleep(0).unwrap_or(0);
+        let seq_base = layout.seq_word(0).unwrap_or(0);
         Chan {
             me,
             p,
@@ -336,6 +340,8 @@ impl Chan {
             stride: layout.slot_stride(),
             sleep_base,
             land_base,
+            seq_base,
+            seq_stride: params.block,
             report_every: (nl / 2).max(1),
             out_base,
             layout,
@@ -570,12 +576,7 @@ impl Chan {
         let last = end == inp.buf.len();
         let expect = op.header(want, last);
         if h != expect {
-            let name = |k: u8| {
-                Collective::ALL
-                    .get(k as usize)
-                    .map_or("an internal message", |c| c.name())
-            };
-            let alg = |a: u8| Algorithm::ALL.get(a as usize).map_or("?", |a| a.name());
+            let (name, alg) = (kind_name, alg_name);
             let detail = if (h.kind, h.alg, h.seq) != (expect.kind, expect.alg, expect.seq) {
                 format!(
                     "sent {} ({}) #{} while this rank runs {} ({}) #{}",
@@ -715,7 +716,31 @@ impl Chan {
     /// Probes every peer the exchange waits for. A peer found gone may have written what we
     /// wait for just before it left (and completed its part): then the exchange goes on,
     /// and fails only when it needs more from that peer.
+    ///
+    /// A peer we wait for a message from that has *signalled* this op or a later one (the
+    /// two-rank barrier, [`signal`](Self::signal)) runs something else: it stores a signal
+    /// only after every message of its earlier ops, so the message would be here.
     fn probe_blocked(&self, op: &Op, outs: &[Out<'_>], ins: &[In<'_>]) -> Result<()> {
+        for i in ins.iter().filter(|i| !i.done) {
+            let s = i.from;
+            let off = self.seq_base + s * self.seq_stride;
+            let w = self
+                .own
+                .load_u64(off, Ordering::Acquire)
+                .map_err(|e| CollError::rsm(None, "probe", e))?;
+            if op.seq > 0 && w >= op.seq && self.arrived(s)?.is_none() {
+                return Err(self.mismatch(
+                    op,
+                    s,
+                    format!(
+                        "signalled op #{w} without a message while this rank runs {} ({}) #{}",
+                        op.coll.name(),
+                        op.alg.name(),
+                        op.seq
+                    ),
+                ));
+            }
+        }
         for q in blocked(outs, ins) {
             if let Err(e) = self.probe(op, q) {
                 if self.any_ready(outs, ins)? {
@@ -842,6 +867,109 @@ impl Chan {
         self.exchange(op, &mut [Out::new(to, data)], &mut [In::new(from, buf)])
     }
 
+    /// Signals `q` without a message: stores this op's sequence number into our `SEQ` word
+    /// in `q`'s segment (and wakes `q` if it sleeps). The receiver waits with
+    /// [`wait_signal`](Self::wait_signal).
+    pub(crate) fn signal(&self, op: &Op, q: usize) -> Result<()> {
+        let off = self.seq_base + self.me * self.seq_stride;
+        // Ordered after every earlier message to `q` (the mismatch checks rely on it).
+        self.link(q)?
+            .publish(off, op.seq)
+            .map_err(|e| self.peer_error(op, q, "signal", e))?;
+        self.wake(q)
+    }
+
+    /// Whether `s` has signalled this op (or a later one: after seeing our signal, `s` may
+    /// have left and signalled its next op already).
+    ///
+    /// `s` stores its signal before any message of a later op and completes no other op
+    /// without sending us a message, so a message from `s` that belongs to this op means
+    /// `s` runs something else: [`CollError::Mismatch`].
+    #[inline]
+    fn signalled(&self, op: &Op, s: usize) -> Result<bool> {
+        let off = self.seq_base + s * self.seq_stride;
+        let load = || {
+            self.own
+                .load_u64(off, Ordering::Acquire)
+                .map_err(|e| CollError::rsm(None, "wait", e))
+        };
+        let w = load()?;
+        if w == op.seq {
+            return Ok(true);
+        }
+        let Some(slot) = self.arrived(s)? else {
+            return Ok(w > op.seq);
+        };
+        let h = SlotHeader::decode(
+            self.own
+                .load_u64(slot + SLOT_HEADER_OFF, Ordering::Relaxed)
+                .map_err(|e| CollError::rsm(None, "wait", e))?,
+        );
+        // Re-read: a signal stored before the message we just saw is visible now.
+        if load()? >= op.seq && h.seq != op.seq as u16 {
+            return Ok(true);
+        }
+        Err(self.mismatch(
+            op,
+            s,
+            format!(
+                "sent {} ({}) #{} while this rank runs {} ({}) #{}",
+                kind_name(h.kind),
+                alg_name(h.alg),
+                h.seq,
+                op.coll.name(),
+                op.alg.name(),
+                op.seq as u16
+            ),
+        ))
+    }
+
+    /// Waits (with the communicator's policy, probes and timeout) until `s` has signalled
+    /// this op.
+    pub(crate) fn wait_signal(&self, op: &Op, s: usize) -> Result<()> {
+        let pre_spin = match self.policy.spin {
+            SpinBudget::Time(_) => 128,
+            SpinBudget::Polls(_) => 0,
+        };
+        for _ in 0..pre_spin {
+            if self.signalled(op, s)? {
+                return Ok(());
+            }
+            hint::spin_loop();
+        }
+        let mut w = Waiter::new(&self.policy, MonotonicClock::new());
+        loop {
+            if self.signalled(op, s)? {
+                return Ok(());
+            }
+            match w.next_action() {
+                Action::Spin => hint::spin_loop(),
+                Action::Yield => std::thread::yield_now(),
+                Action::Sleep(d) => {
+                    self.sleep(op, d, &[s], || self.signalled(op, s))?;
+                    self.probe_signal(op, s)?;
+                }
+                Action::Probe => self.probe_signal(op, s)?,
+                Action::TimedOut => {
+                    return Err(CollError::Timeout {
+                        waiting_for: s,
+                        collective: op.coll.name(),
+                        seq: op.seq,
+                        waited: w.elapsed(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Probes `s`; a peer found gone may have signalled just before it left.
+    fn probe_signal(&self, op: &Op, s: usize) -> Result<()> {
+        match self.probe(op, s) {
+            Err(e) if !self.signalled(op, s)? => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// A dissemination barrier outside the op sequence (op seq 0): the last step of creating a
     /// communicator, so that no rank uses or leaves it before every rank has connected.
     pub(crate) fn sync(&self) -> Result<()> {
@@ -904,6 +1032,18 @@ impl Drop for Chan {
             l.release();
         }
     }
+}
+
+/// The collective a slot header's `kind` names.
+fn kind_name(k: u8) -> &'static str {
+    Collective::ALL
+        .get(k as usize)
+        .map_or("an internal message", |c| c.name())
+}
+
+/// The algorithm a slot header's `alg` names.
+fn alg_name(a: u8) -> &'static str {
+    Algorithm::ALL.get(a as usize).map_or("?", |a| a.name())
 }
 
 fn has_dups(mut it: impl Iterator<Item = usize> + Clone) -> bool {

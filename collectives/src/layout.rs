@@ -29,7 +29,7 @@ use crate::algo::Path;
 /// `b"RSMCOLL2"` as a little-endian word.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"RSMCOLL2");
 /// Layout version; bump on any change of this module's arithmetic or line format.
-pub const LAYOUT_VERSION: u64 = 2;
+pub const LAYOUT_VERSION: u64 = 3;
 /// Cache line size assumed for line formats.
 pub const LINE: usize = 64;
 /// Page size used for aligning the landing region and the segment size.
@@ -339,6 +339,13 @@ impl Layout {
     pub fn credit(&self, peer: usize) -> Result<usize, LayoutError> {
         Self::check("peer", peer, self.p)?;
         Ok(self.credit + peer * self.params.block)
+    }
+
+    /// Offset of `SEQ[peer]` (the word after `CREDIT[peer]`, written by `peer` only): the
+    /// sequence number of the last op in which `peer` signalled the owner without a message
+    /// (the two-rank barrier).
+    pub fn seq_word(&self, peer: usize) -> Result<usize, LayoutError> {
+        Ok(self.credit(peer)? + 8)
     }
 
     /// Offset of `SLEEP[peer]`: non-zero while `peer` sleeps waiting for something the owner
@@ -720,6 +727,7 @@ mod tests {
         assert!(l.land_slot(l.ranks(), 0).is_err());
         assert!(l.land_slot(0, l.params().nland).is_err());
         assert!(l.credit(l.ranks()).is_err());
+        assert!(l.seq_word(l.ranks()).is_err());
         assert!(l.sleep(l.ranks()).is_err());
     }
 
@@ -741,6 +749,8 @@ mod tests {
         let l = Layout::new(8, LayoutParams::defaults_for(8)).unwrap();
         assert_eq!(l.credit(0).unwrap(), 256);
         assert_eq!(l.credit(7).unwrap(), 256 + 7 * 128);
+        assert_eq!(l.seq_word(0).unwrap(), 256 + 8);
+        assert_eq!(l.seq_word(7).unwrap(), 256 + 7 * 128 + 8);
         assert_eq!(l.sleep(0).unwrap(), 256 + 8 * 128);
         assert_eq!(l.land_slot(0, 0).unwrap().start, 4096);
         assert_eq!(l.land_slot(1, 0).unwrap().start, 4096 + 8 * (64 + 32768));

@@ -34,6 +34,12 @@ pub(crate) fn barrier(cx: &Ctx<'_>) -> Result<()> {
             cx.exchange_iter(outs, core::iter::empty())
         }
         _ => {
+            if p == 2 {
+                // One round between two ranks: no message, a sequence word each way.
+                let peer = 1 - me;
+                cx.ch.signal(&cx.op, peer)?;
+                return cx.ch.wait_signal(&cx.op, peer);
+            }
             let radix = cx.tuning.dissemination_radix(p, cx.oversubscribed);
             if radix == 2 {
                 // The classic form without allocation: round k signals r + 2^k, waits for

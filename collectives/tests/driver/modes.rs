@@ -284,13 +284,17 @@ pub fn bad_args(comm: &Comm) -> i32 {
     i32::from(!(ok && fast))
 }
 
-/// Mismatched calls: counts that differ, then different collectives on a fresh communicator.
-/// Every rank must fail (Mismatch or RankFailed), none may hang.
+/// Mismatched calls: counts that differ, then different collectives on a fresh communicator,
+/// then on two-rank communicators (ranks 0 and 1), where the barrier signals without
+/// messages: a barrier against a bcast that waits for a message, and against an allreduce
+/// that sends one. Every rank must fail (Mismatch or RankFailed), none may hang.
 pub fn mismatch(comm: &Comm) -> i32 {
     let (me, p) = (comm.rank(), comm.size());
     // Creation ends with a synchronisation: everybody has connected to the new communicator
     // before anyone fails on the old one and leaves.
     let dup = comm.dup().expect("dup");
+    let pair = || comm.split((me < 2).then_some(0), 0).expect("split");
+    let (pair_recv, pair_send) = (pair(), pair());
     let n = if me == 1 % p { 16 } else { 8 };
     let send = vec![1u64; n];
     let mut recv = vec![0u64; n];
@@ -307,12 +311,36 @@ pub fn mismatch(comm: &Comm) -> i32 {
             Err(CollError::Mismatch { .. }) | Err(CollError::RankFailed { .. })
         )
     };
-    let ok = good(&r1) && good(&r2) && t.elapsed() < Duration::from_secs(10);
+    let pair_case = |c: Option<Comm>, peer_sends: bool| -> Result<(), CollError> {
+        let Some(c) = c else {
+            // Not in the pair: nothing to run, counts as failed as expected.
+            return Err(CollError::Mismatch {
+                rank: me,
+                collective: "none",
+                seq: 0,
+                detail: "not in the pair".into(),
+            });
+        };
+        if c.rank() == 0 {
+            c.barrier()
+        } else if peer_sends {
+            c.allreduce(&[1u8], &mut [0u8], &Sum)
+        } else {
+            c.bcast(&mut [0u8], 0)
+        }
+    };
+    let r3 = pair_case(pair_recv, false);
+    let r4 = pair_case(pair_send, true);
+    let ok =
+        good(&r1) && good(&r2) && good(&r3) && good(&r4) && t.elapsed() < Duration::from_secs(10);
+    let text = |r: Result<(), CollError>| r.map_or_else(|e| e.to_string(), |()| "succeeded".into());
     say(format!(
-        "rank {me}: {} counts: {} / collectives: {}",
+        "rank {me}: {} counts: {} / collectives: {} / pair barrier-bcast: {} / pair barrier-allreduce: {}",
         if ok { "MISMATCH_OK" } else { "FAIL" },
-        r1.map_or_else(|e| e.to_string(), |()| "succeeded".into()),
-        r2.map_or_else(|e| e.to_string(), |()| "succeeded".into())
+        text(r1),
+        text(r2),
+        text(r3),
+        text(r4)
     ));
     i32::from(!ok)
 }
