@@ -358,6 +358,40 @@ impl Chan {
         }
     }
 
+    /// Polls before a wait builds its [`Waiter`] (and reads the clock): most small-message
+    /// waits end within a cache-line transfer or two. None when oversubscribed.
+    fn pre_spin(&self) -> u32 {
+        match self.policy.spin {
+            SpinBudget::Time(_) => 128,
+            SpinBudget::Polls(_) => 0,
+        }
+    }
+
+    /// `s`'s `SEQ` word in our segment: the op it last signalled us in.
+    #[inline]
+    fn peer_seq(&self, s: usize) -> Result<u64> {
+        self.own
+            .load_u64(self.seq_base + s * self.seq_stride, Ordering::Acquire)
+            .map_err(|e| CollError::rsm(None, "wait", e))
+    }
+
+    /// A message from `s` whose header `h` names another op than `op`.
+    fn other_op(&self, op: &Op, s: usize, h: SlotHeader) -> CollError {
+        self.mismatch(
+            op,
+            s,
+            format!(
+                "sent {} ({}) #{} while this rank runs {} ({}) #{}",
+                kind_name(h.kind),
+                alg_name(h.alg),
+                h.seq,
+                op.coll.name(),
+                op.alg.name(),
+                op.seq as u16
+            ),
+        )
+    }
+
     /// Ring position of the `m`-th slot.
     #[inline]
     fn ring_index(&self, m: u64) -> usize {
@@ -576,18 +610,10 @@ impl Chan {
         let last = end == inp.buf.len();
         let expect = op.header(want, last);
         if h != expect {
-            let (name, alg) = (kind_name, alg_name);
-            let detail = if (h.kind, h.alg, h.seq) != (expect.kind, expect.alg, expect.seq) {
-                format!(
-                    "sent {} ({}) #{} while this rank runs {} ({}) #{}",
-                    name(h.kind),
-                    alg(h.alg),
-                    h.seq,
-                    op.coll.name(),
-                    op.alg.name(),
-                    expect.seq
-                )
-            } else if h.len != expect.len {
+            if (h.kind, h.alg, h.seq) != (expect.kind, expect.alg, expect.seq) {
+                return Err(self.other_op(op, s, h));
+            }
+            let detail = if h.len != expect.len {
                 format!(
                     "sent a piece of {} bytes, expected {} (message of {} bytes; counts differ)",
                     h.len,
@@ -643,12 +669,7 @@ impl Chan {
         let dup_out = has_dups(outs.iter().map(|o| o.to));
         let dup_in = has_dups(ins.iter().map(|i| i.from));
         let mut waiter: Option<Waiter<MonotonicClock>> = None;
-        // A few polls before the waiter (and its clock) exist: most small-message waits end
-        // within a cache-line transfer or two.
-        let pre_spin = match self.policy.spin {
-            SpinBudget::Time(_) => 128,
-            SpinBudget::Polls(_) => 0,
-        };
+        let pre_spin = self.pre_spin();
         let mut idle = 0u32;
         loop {
             let mut progressed = false;
@@ -723,11 +744,7 @@ impl Chan {
     fn probe_blocked(&self, op: &Op, outs: &[Out<'_>], ins: &[In<'_>]) -> Result<()> {
         for i in ins.iter().filter(|i| !i.done) {
             let s = i.from;
-            let off = self.seq_base + s * self.seq_stride;
-            let w = self
-                .own
-                .load_u64(off, Ordering::Acquire)
-                .map_err(|e| CollError::rsm(None, "probe", e))?;
+            let w = self.peer_seq(s)?;
             if op.seq > 0 && w >= op.seq && self.arrived(s)?.is_none() {
                 return Err(self.mismatch(
                     op,
@@ -887,13 +904,7 @@ impl Chan {
     /// `s` runs something else: [`CollError::Mismatch`].
     #[inline]
     fn signalled(&self, op: &Op, s: usize) -> Result<bool> {
-        let off = self.seq_base + s * self.seq_stride;
-        let load = || {
-            self.own
-                .load_u64(off, Ordering::Acquire)
-                .map_err(|e| CollError::rsm(None, "wait", e))
-        };
-        let w = load()?;
+        let w = self.peer_seq(s)?;
         if w == op.seq {
             return Ok(true);
         }
@@ -906,31 +917,16 @@ impl Chan {
                 .map_err(|e| CollError::rsm(None, "wait", e))?,
         );
         // Re-read: a signal stored before the message we just saw is visible now.
-        if load()? >= op.seq && h.seq != op.seq as u16 {
+        if self.peer_seq(s)? >= op.seq && h.seq != op.seq as u16 {
             return Ok(true);
         }
-        Err(self.mismatch(
-            op,
-            s,
-            format!(
-                "sent {} ({}) #{} while this rank runs {} ({}) #{}",
-                kind_name(h.kind),
-                alg_name(h.alg),
-                h.seq,
-                op.coll.name(),
-                op.alg.name(),
-                op.seq as u16
-            ),
-        ))
+        Err(self.other_op(op, s, h))
     }
 
     /// Waits (with the communicator's policy, probes and timeout) until `s` has signalled
     /// this op.
     pub(crate) fn wait_signal(&self, op: &Op, s: usize) -> Result<()> {
-        let pre_spin = match self.policy.spin {
-            SpinBudget::Time(_) => 128,
-            SpinBudget::Polls(_) => 0,
-        };
+        let pre_spin = self.pre_spin();
         for _ in 0..pre_spin {
             if self.signalled(op, s)? {
                 return Ok(());

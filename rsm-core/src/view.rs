@@ -94,8 +94,7 @@ impl MemView {
         let ok = off.is_multiple_of(size)
             && off < self.len
             && self.len - off >= size
-            && (!read || self.readable)
-            && (!write || self.writable);
+            && self.permits(read, write);
         if ok {
             Ok(())
         } else {
@@ -133,6 +132,12 @@ impl MemView {
         self.perm_error(op, read, write)
     }
 
+    /// Whether the view allows the access (`read`: loads, `write`: stores).
+    #[inline]
+    fn permits(&self, read: bool, write: bool) -> bool {
+        (!read || self.readable) && (!write || self.writable)
+    }
+
     #[cold]
     #[inline(never)]
     fn perm_error(&self, op: &'static str, read: bool, write: bool) -> RsmError {
@@ -155,10 +160,7 @@ impl MemView {
         read: bool,
         write: bool,
     ) -> Result<()> {
-        let ok = off <= self.len
-            && len <= self.len - off
-            && (!read || self.readable)
-            && (!write || self.writable);
+        let ok = off <= self.len && len <= self.len - off && self.permits(read, write);
         if ok {
             Ok(())
         } else {
