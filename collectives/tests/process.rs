@@ -234,6 +234,15 @@ fn jobs(me: &std::path::Path) -> Vec<T> {
             put,
             check_death,
         );
+        // Two ranks: the barrier there waits on sequence words, not messages.
+        add(
+            format!("death-mid-{path}-2"),
+            2,
+            120,
+            &["death", "1", "mid"],
+            put,
+            check_death,
+        );
         add(
             format!("death-sleep-{path}-4"),
             4,
@@ -260,14 +269,16 @@ fn jobs(me: &std::path::Path) -> Vec<T> {
             check_split,
         );
         add(format!("env-{path}-4"), 4, 60, &["env"], put, check_env);
-        add(
-            format!("timeout-{path}-3"),
-            3,
-            60,
-            &["timeout"],
-            put,
-            check_timeout,
-        );
+        for p in [2, 3] {
+            add(
+                format!("timeout-{path}-{p}"),
+                p,
+                60,
+                &["timeout"],
+                put,
+                check_timeout,
+            );
+        }
     }
     add("bad-env-2".into(), 2, 60, &["matrix"], false, check_bad_env);
     for t in &mut v {
