@@ -926,9 +926,11 @@ impl Chan {
     /// Waits (with the communicator's policy, probes and timeout) until `s` has signalled
     /// this op.
     pub(crate) fn wait_signal(&self, op: &Op, s: usize) -> Result<()> {
+        // The pre-spin polls the SEQ word alone (one load per poll); a message from `s` is
+        // looked at once the wait goes on (`signalled` below), so a mismatch is still found.
         let pre_spin = self.pre_spin();
         for _ in 0..pre_spin {
-            if self.signalled(op, s)? {
+            if self.peer_seq(s)? >= op.seq && self.signalled(op, s)? {
                 return Ok(());
             }
             hint::spin_loop();
