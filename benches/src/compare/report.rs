@@ -70,6 +70,8 @@ pub struct Results {
 pub struct Cell {
     /// The figure of every round that produced one.
     pub values: Vec<f64>,
+    /// The round of each figure in `values`.
+    pub rounds: Vec<usize>,
     /// Launches counted for this cell.
     pub runs: usize,
     /// Launches that timed out.
@@ -132,6 +134,25 @@ impl TableRow {
         let get = |l| self.cells.iter().find(|(x, _)| *x == l)?.1.median();
         let (s, o) = (get(subject)?, get(other)?);
         (o > 0.0).then(|| s / o)
+    }
+
+    /// Median over the rounds in which both produced a figure of `subject / other` in that
+    /// round: the two ran one after the other, so on a machine that switches between fast and
+    /// slow phases this compares like with like more often than the ratio of medians.
+    pub fn paired_ratio(&self, subject: Library, other: Library) -> Option<f64> {
+        let get = |l| self.cells.iter().find(|(x, _)| *x == l).map(|c| &c.1);
+        let (s, o) = (get(subject)?, get(other)?);
+        let ratios: Vec<f64> = s
+            .rounds
+            .iter()
+            .zip(&s.values)
+            .filter_map(|(round, &sv)| {
+                let i = o.rounds.iter().position(|x| x == round)?;
+                let ov = o.values[i];
+                (ov > 0.0).then(|| sv / ov)
+            })
+            .collect();
+        stats::median(&ratios)
     }
 }
 
@@ -240,13 +261,17 @@ impl Results {
                         match &r.result {
                             RunResult::Ok(out) => match out.row(size) {
                                 Some(row) if !out.validation_failed() => {
-                                    cell.values.push(row.value)
+                                    cell.values.push(row.value);
+                                    cell.rounds.push(r.round);
                                 }
                                 _ => cell.failures += 1,
                             },
                             RunResult::TimedOut(partial) => {
                                 match partial.as_ref().and_then(|o| o.row(size)) {
-                                    Some(row) => cell.values.push(row.value),
+                                    Some(row) => {
+                                        cell.values.push(row.value);
+                                        cell.rounds.push(r.round);
+                                    }
                                     None => cell.timeouts += 1,
                                 }
                             }
@@ -399,11 +424,14 @@ impl Results {
         for (s, o) in &pairs {
             let _ = write!(t, " {}/{} |", s.display_name(), o.display_name());
         }
+        for (s, o) in &pairs {
+            let _ = write!(t, " {}/{} by round |", s.display_name(), o.display_name());
+        }
         if with_algorithms {
             t += " rsm algorithm |";
         }
         t += "\n|---|---:|---|";
-        t += &"---:|".repeat(self.libraries.len() + pairs.len());
+        t += &"---:|".repeat(self.libraries.len() + 2 * pairs.len());
         if with_algorithms {
             t += "---|";
         }
@@ -421,6 +449,14 @@ impl Results {
             }
             for &(s, o) in &pairs {
                 match row.ratio(s, o) {
+                    Some(r) => {
+                        let _ = write!(t, " {r:.2} |");
+                    }
+                    None => t += " — |",
+                }
+            }
+            for &(s, o) in &pairs {
+                match row.paired_ratio(s, o) {
                     Some(r) => {
                         let _ = write!(t, " {r:.2} |");
                     }
@@ -483,7 +519,9 @@ impl Results {
              of the rounds, the best round in brackets (lowest latency, highest bandwidth); \
              `k/n` marks cells where only k of n runs produced the size. Ratios divide \
              medians (latency: below 1 means the first library is faster; bandwidth: above 1 \
-             means it moves more).\n",
+             means it moves more); the `by round` ratios are the median of the ratios of runs \
+             in the same round (run one after the other, so more often in the same phase of \
+             a noisy machine).\n",
             self.np, self.rounds
         );
         m += &self.markdown_table();
@@ -691,6 +729,16 @@ pub(crate) mod tests {
             Some(393.0)
         );
         assert_eq!(small.ratio(Library::Rsm, Library::Mpich), None);
+        // By round: rounds 1 and 3 (MPICH timed out in round 2): 0.25/0.60 and 0.23/0.57.
+        assert_eq!(ompi.rounds, vec![1, 2, 3]);
+        assert_eq!(small.cells[2].1.rounds, vec![1, 3]);
+        assert_eq!(
+            small
+                .paired_ratio(Library::OpenMpi, Library::Mpich)
+                .map(|x| (x * 1000.0).round()),
+            Some(410.0)
+        );
+        assert_eq!(small.paired_ratio(Library::Rsm, Library::Mpich), None);
         assert_eq!(t[1].cells[1].1.text(Metric::LatencyUs), "133 (130)");
     }
 
@@ -710,13 +758,15 @@ pub(crate) mod tests {
         let md = r.markdown(&[(Benchmark::Allreduce, "osu_allreduce.svg".into())]);
         assert!(
             md.contains(
-                "| benchmark | size | unit | rsm | Open MPI | MPICH | rsm/Open MPI | rsm/MPICH |"
+                "| benchmark | size | unit | rsm | Open MPI | MPICH | rsm/Open MPI | rsm/MPICH \
+                 | rsm/Open MPI by round | rsm/MPICH by round |"
             ),
             "{md}"
         );
         assert!(
             md.contains(
-                "| osu_allreduce | 8 B | µs | skipped | 0.23 (0.21) | 0.58 (0.57) 2/3 | — | — |"
+                "| osu_allreduce | 8 B | µs | skipped | 0.23 (0.21) | 0.58 (0.57) 2/3 | — | — | — \
+                 | — |"
             ),
             "{md}"
         );
@@ -867,20 +917,22 @@ pub(crate) mod tests {
         let md = r.markdown_table();
         assert!(
             md.starts_with(
-                "| benchmark | size | unit | rsm | Open MPI | MPICH | rsm/Open MPI | rsm/MPICH | rsm algorithm |\n\
-                 |---|---:|---|---:|---:|---:|---:|---:|---|\n"
+                "| benchmark | size | unit | rsm | Open MPI | MPICH | rsm/Open MPI | rsm/MPICH \
+                 | rsm/Open MPI by round | rsm/MPICH by round | rsm algorithm |\n\
+                 |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
             ),
             "{md}"
         );
         assert!(
             md.contains(
-                "| osu_allreduce | 8 B | µs | 0.31 (0.30) | 0.23 (0.21) | 0.58 (0.57) 2/3 | 1.35 | 0.53 | oneshot |\n"
+                "| osu_allreduce | 8 B | µs | 0.31 (0.30) | 0.23 (0.21) | 0.58 (0.57) 2/3 | 1.35 | 0.53 | 1.36 | 0.50 | oneshot |\n"
             ),
             "{md}"
         );
         assert!(
             md.contains(
-                "| osu_allreduce | 1 MiB | µs | 122 (120) | 133 (130) | 292 (284) 2/3 | 0.92 | 0.42 | twoshot / ring (forced) |\n"
+                "| osu_allreduce | 1 MiB | µs | 122 (120) | 133 (130) | 292 (284) 2/3 | 0.92 | 0.42 | 0.91 | 0.40 \
+                 | twoshot / ring (forced) |\n"
             ),
             "{md}"
         );
