@@ -90,11 +90,15 @@ impl Link {
         }
     }
 
-    /// Stores a single word (a credit, a sleep announcement): one 8-byte store.
+    /// Stores a single word (a credit, a sleep announcement) after everything read and
+    /// written before: one 8-byte store, Release — not SeqCst, whose fence would stall the
+    /// caller for a whole cache-line transfer (a receiver reporting credit on every fourth
+    /// message of a one-way stream). The sleep announcement orders its store before its
+    /// re-check with an explicit fence ([`Chan::sleep`]).
     #[inline]
     fn store_word(&self, off: usize, v: u64) -> rsm_core::Result<()> {
         match self {
-            Link::Map { view, .. } => view.store_u64(off, v, Ordering::SeqCst),
+            Link::Map { view, .. } => view.store_u64(off, v, Ordering::Release),
             Link::Put { imp, .. } => imp.put64(off as u64, &[v]),
         }
     }
