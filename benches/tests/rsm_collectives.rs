@@ -541,10 +541,12 @@ fn rsm_compare_runs_the_collectives_next_to_mpi() {
             .lines()
             .find(|l| l.starts_with("| osu_barrier | — | µs | "))
             .unwrap_or_else(|| panic!("{md}"));
-        // rsm, the MPI, the ratio (a number), the algorithm.
+        assert!(md.contains(&format!("| rsm/{other} by round |")), "{md}");
+        // rsm, the MPI, the ratio of medians and the ratio by round (numbers), the algorithm.
         let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
-        assert_eq!(cells.len(), 7, "{row}");
+        assert_eq!(cells.len(), 8, "{row}");
         assert!(cells[5].trim().parse::<f64>().is_ok(), "{row}");
+        assert!(cells[6].trim().parse::<f64>().is_ok(), "{row}");
     } else {
         eprintln!("no MPI installed: rsm alone");
     }
