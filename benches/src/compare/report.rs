@@ -83,6 +83,12 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// Records the figure of round `round`.
+    fn push(&mut self, round: usize, value: f64) {
+        self.values.push(value);
+        self.rounds.push(round);
+    }
+
     /// Median over rounds.
     pub fn median(&self) -> Option<f64> {
         stats::median(&self.values)
@@ -129,10 +135,13 @@ pub struct TableRow {
 }
 
 impl TableRow {
+    fn cell(&self, library: Library) -> Option<&Cell> {
+        self.cells.iter().find(|(x, _)| *x == library).map(|c| &c.1)
+    }
+
     /// Median of `subject` divided by the median of `other`.
     pub fn ratio(&self, subject: Library, other: Library) -> Option<f64> {
-        let get = |l| self.cells.iter().find(|(x, _)| *x == l)?.1.median();
-        let (s, o) = (get(subject)?, get(other)?);
+        let (s, o) = (self.cell(subject)?.median()?, self.cell(other)?.median()?);
         (o > 0.0).then(|| s / o)
     }
 
@@ -140,8 +149,7 @@ impl TableRow {
     /// round: the two ran one after the other, so on a machine that switches between fast and
     /// slow phases this compares like with like more often than the ratio of medians.
     pub fn paired_ratio(&self, subject: Library, other: Library) -> Option<f64> {
-        let get = |l| self.cells.iter().find(|(x, _)| *x == l).map(|c| &c.1);
-        let (s, o) = (get(subject)?, get(other)?);
+        let (s, o) = (self.cell(subject)?, self.cell(other)?);
         let ratios: Vec<f64> = s
             .rounds
             .iter()
@@ -261,17 +269,13 @@ impl Results {
                         match &r.result {
                             RunResult::Ok(out) => match out.row(size) {
                                 Some(row) if !out.validation_failed() => {
-                                    cell.values.push(row.value);
-                                    cell.rounds.push(r.round);
+                                    cell.push(r.round, row.value)
                                 }
                                 _ => cell.failures += 1,
                             },
                             RunResult::TimedOut(partial) => {
                                 match partial.as_ref().and_then(|o| o.row(size)) {
-                                    Some(row) => {
-                                        cell.values.push(row.value);
-                                        cell.rounds.push(r.round);
-                                    }
+                                    Some(row) => cell.push(r.round, row.value),
                                     None => cell.timeouts += 1,
                                 }
                             }
@@ -301,7 +305,7 @@ impl Results {
         };
         let mut v = Vec::new();
         for row in self.table() {
-            let median = |l: Library| row.cells.iter().find(|(x, _)| *x == l)?.1.median();
+            let median = |l: Library| row.cell(l)?.median();
             let Some(mine) = median(subject) else {
                 continue;
             };
@@ -447,16 +451,10 @@ impl Results {
             for (_, cell) in &row.cells {
                 let _ = write!(t, " {} |", cell.text(row.metric));
             }
-            for &(s, o) in &pairs {
-                match row.ratio(s, o) {
-                    Some(r) => {
-                        let _ = write!(t, " {r:.2} |");
-                    }
-                    None => t += " — |",
-                }
-            }
-            for &(s, o) in &pairs {
-                match row.paired_ratio(s, o) {
+            let ratios = pairs.iter().map(|&(s, o)| row.ratio(s, o));
+            let by_round = pairs.iter().map(|&(s, o)| row.paired_ratio(s, o));
+            for r in ratios.chain(by_round) {
+                match r {
                     Some(r) => {
                         let _ = write!(t, " {r:.2} |");
                     }
