@@ -82,7 +82,7 @@ impl MemView {
     }
 
     /// Checks a `size`-byte word access at `off` (alignment, bounds, permission).
-    #[inline]
+    #[inline(always)]
     fn word(
         &self,
         op: &'static str,
@@ -133,7 +133,7 @@ impl MemView {
     }
 
     /// Whether the view allows the access (`read`: loads, `write`: stores).
-    #[inline]
+    #[inline(always)]
     fn permits(&self, read: bool, write: bool) -> bool {
         (!read || self.readable) && (!write || self.writable)
     }
@@ -151,7 +151,7 @@ impl MemView {
     }
 
     /// Checks a `len`-byte copy at `off` (bounds, then permission).
-    #[inline]
+    #[inline(always)]
     fn span(
         &self,
         op: &'static str,
@@ -207,7 +207,7 @@ impl MemView {
 
     /// Loads the `u64` at `off` (8-aligned). A store-only ordering is strengthened to
     /// `SeqCst`.
-    #[inline]
+    #[inline(always)]
     pub fn load_u64(&self, off: usize, order: Ordering) -> Result<u64> {
         self.word("view_load", off, 8, true, false)?;
         let w = self
@@ -219,7 +219,7 @@ impl MemView {
 
     /// Stores `v` into the `u64` at `off` (8-aligned). A load-only ordering is
     /// strengthened to `SeqCst`.
-    #[inline]
+    #[inline(always)]
     pub fn store_u64(&self, off: usize, v: u64, order: Ordering) -> Result<()> {
         self.word("view_store", off, 8, false, true)?;
         let w = self
@@ -273,7 +273,7 @@ impl MemView {
     }
 
     /// Copies `dst.len()` bytes from `off` into `dst`.
-    #[inline]
+    #[inline(always)]
     pub fn read(&self, off: usize, dst: &mut [u8]) -> Result<()> {
         self.span("view_read", off, dst.len(), true, false)?;
         if self.region.read(off, dst) {
@@ -284,7 +284,7 @@ impl MemView {
     }
 
     /// Copies `src` to `off`.
-    #[inline]
+    #[inline(always)]
     pub fn write(&self, off: usize, src: &[u8]) -> Result<()> {
         self.span("view_write", off, src.len(), false, true)?;
         if self.region.write(off, src) {

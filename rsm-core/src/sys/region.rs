@@ -247,13 +247,13 @@ impl Region {
         self.len
     }
 
-    #[inline]
+    #[inline(always)]
     fn fits(&self, off: usize, len: usize) -> bool {
         off <= self.len && len <= self.len - off
     }
 
     /// Copies `src` to `off`. `false` (nothing written) if out of range.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write(&self, off: usize, src: &[u8]) -> bool {
         if !self.fits(off, src.len()) {
             return false;
@@ -265,7 +265,7 @@ impl Region {
     }
 
     /// Copies from `off` into `dst`. `false` (nothing read) if out of range.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(&self, off: usize, dst: &mut [u8]) -> bool {
         if !self.fits(off, dst.len()) {
             return false;
@@ -339,7 +339,7 @@ impl Region {
     }
 
     /// The 8-byte word at `off` as an atomic; `None` if misaligned or out of range.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn atomic_u64(&self, off: usize) -> Option<&AtomicU64> {
         if !off.is_multiple_of(8) || !self.fits(off, 8) {
             return None;
