@@ -38,8 +38,8 @@ use rsm_core::{
 use crate::algo::{Algorithm, Collective, Path};
 use crate::error::{CollError, Result};
 use crate::layout::{
-    FailReason, Failure, INLINE_MAX, LAND_HEADER, Layout, SLOT_CREDIT_OFF, SLOT_HEADER_OFF,
-    SLOT_STAMP_OFF, SlotHeader,
+    FailReason, Failure, INLINE_MAX, INLINE_WORDS, LAND_HEADER, Layout, SLOT_CREDIT_OFF,
+    SLOT_HEADER_OFF, SLOT_STAMP_OFF, SlotHeader, pack_inline, unpack_inline,
 };
 use crate::wait::{Action, MonotonicClock, SpinBudget, WaitPolicy, Waiter};
 
@@ -70,7 +70,7 @@ impl Link {
     }
 
     /// Copies `bytes` to `off` of the peer's segment (no ordering).
-    #[inline]
+    #[inline(always)]
     fn write(&self, off: usize, bytes: &[u8]) -> rsm_core::Result<()> {
         match self {
             Link::Map { view, .. } => view.write(off, bytes),
@@ -79,7 +79,7 @@ impl Link {
     }
 
     /// Stores the word `v` at `off` after everything written before (the stamp of a slot).
-    #[inline]
+    #[inline(always)]
     fn publish(&self, off: usize, v: u64) -> rsm_core::Result<()> {
         match self {
             Link::Map { view, .. } => view.store_u64(off, v, Ordering::Release),
@@ -95,7 +95,7 @@ impl Link {
     /// caller for a whole cache-line transfer (a receiver reporting credit on every fourth
     /// message of a one-way stream). The sleep announcement orders its store before its
     /// re-check with an explicit fence ([`Chan::sleep`]).
-    #[inline]
+    #[inline(always)]
     fn store_word(&self, off: usize, v: u64) -> rsm_core::Result<()> {
         match self {
             Link::Map { view, .. } => view.store_u64(off, v, Ordering::Release),
@@ -372,7 +372,7 @@ impl Chan {
     }
 
     /// `s`'s `SEQ` word in our segment: the op it last signalled us in.
-    #[inline]
+    #[inline(always)]
     fn peer_seq(&self, s: usize) -> Result<u64> {
         self.own
             .load_u64(self.seq_base + s * self.seq_stride, Ordering::Acquire)
@@ -397,7 +397,7 @@ impl Chan {
     }
 
     /// Ring position of the `m`-th slot.
-    #[inline]
+    #[inline(always)]
     fn ring_index(&self, m: u64) -> usize {
         match self.nl_mask {
             Some(mask) => (m & mask) as usize,
@@ -491,7 +491,7 @@ impl Chan {
     /// sender for a whole cache-line transfer on every message): in the rare race where `q`
     /// announces its sleep and re-checks while our store is still in the store buffer, `q`
     /// sleeps until the end of its slice (at most `RSM_COLL_SLEEP_MAX_MS`), never longer.
-    #[inline]
+    #[inline(always)]
     fn wake(&self, q: usize) -> Result<()> {
         // `q < p` (it has a link), so the offset lies in the SLEEP region.
         let off = self.sleep_base + 8 * q;
@@ -505,6 +505,7 @@ impl Chan {
         Ok(())
     }
 
+    #[inline(always)]
     fn has_credit(&self, q: usize) -> Result<bool> {
         let m = self.sent[q].get();
         if m - self.credit[q].get() < self.nl {
@@ -540,7 +541,8 @@ impl Chan {
         let res = if piece.len() <= INLINE_MAX {
             // The header line up to the stamp, as words: one fixed-size copy.
             let mut line = [0u64; SLOT_STAMP_OFF / 8];
-            bytemuck::cast_slice_mut::<u64, u8>(&mut line)[..piece.len()].copy_from_slice(piece);
+            let words = pack_inline(piece).map_err(|e| CollError::layout("send", e))?;
+            line[..INLINE_WORDS].copy_from_slice(&words);
             line[SLOT_CREDIT_OFF / 8] = consumed;
             line[SLOT_HEADER_OFF / 8] = hdr;
             link.write(slot, bytemuck::cast_slice(&line))
@@ -571,7 +573,7 @@ impl Chan {
     }
 
     /// Whether the next slot from `s` has arrived.
-    #[inline]
+    #[inline(always)]
     fn arrived(&self, s: usize) -> Result<Option<usize>> {
         let m = self.recvd[s].get();
         let slot = self.out_base_of(s) + self.ring_index(m) * self.stride;
@@ -633,15 +635,19 @@ impl Chan {
             return Err(self.mismatch(op, s, detail));
         }
         let dst = &mut inp.buf[inp.pos..end];
-        let from = if want <= INLINE_MAX {
-            slot
-        } else {
-            slot + LAND_HEADER
-        };
-        if !dst.is_empty() {
-            self.own
-                .read(from, dst)
-                .map_err(|e| CollError::rsm(None, "receive", e))?;
+        let rx = |e| CollError::rsm(None, "receive", e);
+        if want <= INLINE_MAX {
+            // Word loads from the line we already hold: no `memcpy` call on the small path.
+            let mut words = [0u64; INLINE_WORDS];
+            for (i, w) in words.iter_mut().take(want.div_ceil(8)).enumerate() {
+                *w = self
+                    .own
+                    .load_u64(slot + 8 * i, Ordering::Relaxed)
+                    .map_err(rx)?;
+            }
+            unpack_inline(&words, dst).map_err(|e| CollError::layout("receive", e))?;
+        } else if !dst.is_empty() {
+            self.own.read(slot + LAND_HEADER, dst).map_err(rx)?;
         }
         let piggy = self
             .own
@@ -877,6 +883,11 @@ impl Chan {
     }
 
     /// Sends one message and receives one, interleaved.
+    ///
+    /// Two one-line messages (the two-rank allreduce of a few bytes, dissemination rounds)
+    /// take a short way: the line goes out first, then the reply is polled for the pre-spin;
+    /// only a message that is not there by then goes through [`exchange`](Self::exchange)
+    /// (waiting policy, probes, timeout), which skips what is already done.
     pub(crate) fn sendrecv(
         &self,
         op: &Op,
@@ -885,7 +896,20 @@ impl Chan {
         from: usize,
         buf: &mut [u8],
     ) -> Result<()> {
-        self.exchange(op, &mut [Out::new(to, data)], &mut [In::new(from, buf)])
+        let mut out = [Out::new(to, data)];
+        let mut inp = [In::new(from, buf)];
+        if data.len() <= INLINE_MAX
+            && inp[0].buf.len() <= INLINE_MAX
+            && self.try_send(op, &mut out[0])?
+        {
+            for _ in 0..self.pre_spin() {
+                if self.try_recv(op, &mut inp[0])? {
+                    return Ok(());
+                }
+                hint::spin_loop();
+            }
+        }
+        self.exchange(op, &mut out, &mut inp)
     }
 
     /// Signals `q` without a message: stores this op's sequence number into our `SEQ` word

@@ -113,37 +113,49 @@ impl fmt::Display for LayoutError {
 impl std::error::Error for LayoutError {}
 
 /// Packs up to [`INLINE_MAX`] bytes into the payload words of a line (little-endian,
-/// zero-padded).
+/// zero-padded). Word by word, without a call to `memcpy`: this is on the path of every
+/// small message.
+#[inline(always)]
 pub fn pack_inline(bytes: &[u8]) -> Result<[u64; INLINE_WORDS], LayoutError> {
     if bytes.len() > INLINE_MAX {
-        return Err(LayoutError::Param {
-            what: "inline payload bytes",
-            value: bytes.len() as u64,
-            allowed: "0 ..= 40",
-        });
+        return Err(inline_len_error(bytes.len()));
     }
     let mut words = [0u64; INLINE_WORDS];
     for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
-        let mut b = [0u8; 8];
-        b[..chunk.len()].copy_from_slice(chunk);
-        *w = u64::from_le_bytes(b);
+        *w = match <[u8; 8]>::try_from(chunk) {
+            Ok(b) => u64::from_le_bytes(b),
+            Err(_) => chunk.iter().rev().fold(0, |v, &b| (v << 8) | u64::from(b)),
+        };
     }
     Ok(words)
 }
 
 /// The inverse of [`pack_inline`]: fills `out` (at most [`INLINE_MAX`] bytes) from the words.
+#[inline(always)]
 pub fn unpack_inline(words: &[u64; INLINE_WORDS], out: &mut [u8]) -> Result<(), LayoutError> {
     if out.len() > INLINE_MAX {
-        return Err(LayoutError::Param {
-            what: "inline payload bytes",
-            value: out.len() as u64,
-            allowed: "0 ..= 40",
-        });
+        return Err(inline_len_error(out.len()));
     }
     for (chunk, w) in out.chunks_mut(8).zip(words) {
-        chunk.copy_from_slice(&w.to_le_bytes()[..chunk.len()]);
+        match <&mut [u8; 8]>::try_from(&mut *chunk) {
+            Ok(b) => *b = w.to_le_bytes(),
+            Err(_) => {
+                for (i, d) in chunk.iter_mut().enumerate() {
+                    *d = (w >> (8 * i)) as u8;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+#[cold]
+fn inline_len_error(len: usize) -> LayoutError {
+    LayoutError::Param {
+        what: "inline payload bytes",
+        value: len as u64,
+        allowed: "0 ..= 40",
+    }
 }
 
 /// The header word of a landing slot (word 6 of its header line): what the slot holds, so a
@@ -570,6 +582,21 @@ mod tests {
         assert!(pack_inline(&[0; 41]).is_err());
         assert!(unpack_inline(&[0; 5], &mut [0; 41]).is_err());
         assert_eq!(pack_inline(&[]).unwrap(), [0; 5]);
+        // Every length round-trips, and unpacking writes exactly `out.len()` bytes.
+        for n in 0..=INLINE_MAX {
+            let src: Vec<u8> = (0..n as u8).map(|i| 0xA0 ^ i).collect();
+            let w = pack_inline(&src).unwrap();
+            let mut out = [0x55u8; INLINE_MAX + 1];
+            unpack_inline(&w, &mut out[..n]).unwrap();
+            assert_eq!(&out[..n], &src[..], "length {n}");
+            assert!(out[n..].iter().all(|&b| b == 0x55), "length {n}");
+            let mut padded = [0u8; INLINE_MAX];
+            padded[..n].copy_from_slice(&src);
+            for (i, word) in w.iter().enumerate() {
+                let b: [u8; 8] = padded[8 * i..8 * i + 8].try_into().unwrap();
+                assert_eq!(*word, u64::from_le_bytes(b), "length {n}, word {i}");
+            }
+        }
         assert_eq!(SLOT_CREDIT_OFF + 8, SLOT_HEADER_OFF);
         assert_eq!(SLOT_HEADER_OFF + 8, SLOT_STAMP_OFF);
         assert_eq!(SLOT_STAMP_OFF + 8, LINE);
