@@ -91,10 +91,7 @@ impl MemView {
         read: bool,
         write: bool,
     ) -> Result<()> {
-        let ok = off.is_multiple_of(size)
-            && off < self.len
-            && self.len - off >= size
-            && self.permits(read, write);
+        let ok = off.is_multiple_of(size) && self.fits(off, size) && self.permits(read, write);
         if ok {
             Ok(())
         } else {
@@ -119,7 +116,7 @@ impl MemView {
                 format!("offset {off} is not a multiple of {size}"),
             );
         }
-        if off >= self.len || self.len - off < size {
+        if !self.fits(off, size) {
             return err(
                 ErrorKind::BadOffset,
                 op,
@@ -130,6 +127,12 @@ impl MemView {
             );
         }
         self.perm_error(op, read, write)
+    }
+
+    /// Whether `len` bytes at `off` lie inside the view.
+    #[inline(always)]
+    fn fits(&self, off: usize, len: usize) -> bool {
+        off <= self.len && len <= self.len - off
     }
 
     /// Whether the view allows the access (`read`: loads, `write`: stores).
@@ -160,7 +163,7 @@ impl MemView {
         read: bool,
         write: bool,
     ) -> Result<()> {
-        let ok = off <= self.len && len <= self.len - off && self.permits(read, write);
+        let ok = self.fits(off, len) && self.permits(read, write);
         if ok {
             Ok(())
         } else {
