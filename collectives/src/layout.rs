@@ -579,8 +579,13 @@ mod tests {
         let mut out = [0u8; 40];
         unpack_inline(&pack_inline(&full).unwrap(), &mut out).unwrap();
         assert_eq!(out.to_vec(), full);
-        assert!(pack_inline(&[0; 41]).is_err());
-        assert!(unpack_inline(&[0; 5], &mut [0; 41]).is_err());
+        let too_long = LayoutError::Param {
+            what: "inline payload bytes",
+            value: 41,
+            allowed: "0 ..= 40",
+        };
+        assert_eq!(pack_inline(&[0; 41]), Err(too_long.clone()));
+        assert_eq!(unpack_inline(&[0; 5], &mut [0; 41]), Err(too_long));
         assert_eq!(pack_inline(&[]).unwrap(), [0; 5]);
         // Every length round-trips, and unpacking writes exactly `out.len()` bytes.
         for n in 0..=INLINE_MAX {
