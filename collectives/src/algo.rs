@@ -320,6 +320,8 @@ pub struct CallShape {
     pub path: Path,
     /// Whether the operator is commutative (true for non-reducing collectives).
     pub commutative: bool,
+    /// Whether some node runs more ranks than it has cores (identical on every rank).
+    pub oversubscribed: bool,
 }
 
 /// How an algorithm was chosen.
@@ -370,7 +372,12 @@ pub fn default_algorithm(shape: &CallShape, tuning: &Tuning) -> Algorithm {
     let map = shape.path == Path::Map;
     match shape.collective {
         Collective::Barrier => {
-            if !map || p <= 4 {
+            if shape.oversubscribed && (3..=16).contains(&p) {
+                // Rank 0 leaves first, so a call rooted at rank 0 that follows finds rank 0
+                // running (docs/collectives.md §5.1). Two ranks keep the signal pair, which
+                // also catches a peer running another collective in both directions.
+                Flat
+            } else if !map || p <= 4 {
                 Dissemination
             } else if p <= 32 {
                 Flat
@@ -577,6 +584,7 @@ mod tests {
             bytes,
             path,
             commutative: true,
+            oversubscribed: false,
         }
     }
 
@@ -644,13 +652,16 @@ mod tests {
             for p in 1..=70 {
                 for bytes in [0, 8, 4096, 65536, 1 << 22] {
                     for path in [Path::Map, Path::Put] {
-                        for commutative in [true, false] {
+                        for (commutative, oversubscribed) in
+                            [(true, false), (false, false), (true, true), (false, true)]
+                        {
                             let s = CallShape {
                                 collective: c,
                                 size: p,
                                 bytes,
                                 path,
                                 commutative: commutative || !c.reduces(),
+                                oversubscribed,
                             };
                             let a = default_algorithm(&s, &tuning);
                             assert!(c.algorithms().contains(&a), "{c} p={p}: {a}");
@@ -668,6 +679,20 @@ mod tests {
         assert_eq!(d(Collective::Barrier, 8, 0, Path::Map), Flat);
         assert_eq!(d(Collective::Barrier, 64, 0, Path::Map), Knomial);
         assert_eq!(d(Collective::Barrier, 8, 0, Path::Put), Dissemination);
+        let over = |p, path| {
+            let s = CallShape {
+                oversubscribed: true,
+                ..shape(Collective::Barrier, p, 0, path)
+            };
+            default_algorithm(&s, &tuning)
+        };
+        assert_eq!(over(2, Path::Map), Dissemination);
+        assert_eq!(over(3, Path::Put), Flat);
+        assert_eq!(over(4, Path::Map), Flat);
+        assert_eq!(over(16, Path::Put), Flat);
+        assert_eq!(over(17, Path::Map), Flat);
+        assert_eq!(over(17, Path::Put), Dissemination);
+        assert_eq!(over(64, Path::Map), Knomial);
         assert_eq!(d(Collective::Allreduce, 2, 8, Path::Map), Oneshot);
         assert_eq!(d(Collective::Allreduce, 2, 16384, Path::Map), Oneshot);
         assert_eq!(d(Collective::Allreduce, 2, 16385, Path::Map), Twoshot);

@@ -988,6 +988,22 @@ impl Chan {
         }
     }
 
+    /// The first of `ranks` whose signal of this op has not reached `at`'s segment, if any
+    /// (a slow path: it reads `at`'s segment). A rank that waits for `at`, which itself waits
+    /// for others, names the one that is late instead of `at`.
+    pub(crate) fn first_unsignalled(
+        &self,
+        op: &Op,
+        at: usize,
+        mut ranks: impl Iterator<Item = usize>,
+    ) -> Option<usize> {
+        let link = self.link(at).ok()?;
+        ranks.find(|&q| {
+            link.load_word(self.seq_base + q * self.seq_stride)
+                .is_ok_and(|w| w < op.seq)
+        })
+    }
+
     /// Probes `s`; a peer found gone may have signalled just before it left.
     fn probe_signal(&self, op: &Op, s: usize) -> Result<()> {
         match self.probe(op, s) {

@@ -302,6 +302,7 @@ impl<'a> Call<'a> {
             bytes,
             path: c.ch.path,
             commutative,
+            oversubscribed: c.any_oversubscribed,
         };
         let forced = c.forced.borrow()[self.coll as usize];
         let sel = algo::select(&shape, forced, &c.cfg.tuning);

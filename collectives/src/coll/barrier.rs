@@ -2,7 +2,7 @@
 
 use crate::algo::Algorithm;
 use crate::chan::{In, Out};
-use crate::error::Result;
+use crate::error::{CollError, Result};
 use crate::pattern::{Dissemination, KnomialTree};
 
 use super::Ctx;
@@ -14,12 +14,36 @@ pub(crate) fn barrier(cx: &Ctx<'_>) -> Result<()> {
     }
     match cx.op.alg {
         Algorithm::Flat => {
+            // Sequence words, no message: everybody signals rank 0, which waits for all and
+            // then signals everybody. Rank 0 leaves first (docs/collectives.md §5.1).
             if me == 0 {
-                cx.exchange_iter(core::iter::empty(), (1..p).map(|q| In::new(q, &mut [])))?;
-                cx.exchange_iter((1..p).map(|q| Out::new(q, &[])), core::iter::empty())
+                for q in 1..p {
+                    cx.ch.wait_signal(&cx.op, q)?;
+                }
+                for q in 1..p {
+                    cx.ch.signal(&cx.op, q)?;
+                }
+                Ok(())
             } else {
-                cx.send(0, &[])?;
-                cx.recv(0, &mut [])
+                cx.ch.signal(&cx.op, 0)?;
+                cx.ch.wait_signal(&cx.op, 0).map_err(|e| match e {
+                    // Rank 0 waits for somebody: name the rank that has not arrived.
+                    CollError::Timeout {
+                        waiting_for: 0,
+                        collective,
+                        seq,
+                        waited,
+                    } => CollError::Timeout {
+                        waiting_for: cx
+                            .ch
+                            .first_unsignalled(&cx.op, 0, (1..p).filter(|&q| q != me))
+                            .unwrap_or(0),
+                        collective,
+                        seq,
+                        waited,
+                    },
+                    e => e,
+                })
             }
         }
         Algorithm::Knomial => {
