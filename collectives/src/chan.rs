@@ -371,11 +371,17 @@ impl Chan {
         }
     }
 
+    /// Offset of writer `q`'s `SEQ` word in any rank's segment.
+    #[inline(always)]
+    fn seq_word(&self, q: usize) -> usize {
+        self.seq_base + q * self.seq_stride
+    }
+
     /// `s`'s `SEQ` word in our segment: the op it last signalled us in.
     #[inline(always)]
     fn peer_seq(&self, s: usize) -> Result<u64> {
         self.own
-            .load_u64(self.seq_base + s * self.seq_stride, Ordering::Acquire)
+            .load_u64(self.seq_word(s), Ordering::Acquire)
             .map_err(|e| CollError::rsm(None, "wait", e))
     }
 
@@ -916,7 +922,7 @@ impl Chan {
     /// in `q`'s segment (and wakes `q` if it sleeps). The receiver waits with
     /// [`wait_signal`](Self::wait_signal).
     pub(crate) fn signal(&self, op: &Op, q: usize) -> Result<()> {
-        let off = self.seq_base + self.me * self.seq_stride;
+        let off = self.seq_word(self.me);
         // Ordered after every earlier message to `q` (the mismatch checks rely on it).
         self.link(q)?
             .publish(off, op.seq)
@@ -998,10 +1004,7 @@ impl Chan {
         mut ranks: impl Iterator<Item = usize>,
     ) -> Option<usize> {
         let link = self.link(at).ok()?;
-        ranks.find(|&q| {
-            link.load_word(self.seq_base + q * self.seq_stride)
-                .is_ok_and(|w| w < op.seq)
-        })
+        ranks.find(|&q| link.load_word(self.seq_word(q)).is_ok_and(|w| w < op.seq))
     }
 
     /// Probes `s`; a peer found gone may have signalled just before it left.

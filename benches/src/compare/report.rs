@@ -720,10 +720,9 @@ pub(crate) mod tests {
         assert_eq!((mpich.runs, mpich.timeouts, mpich.values.len()), (3, 1, 2));
         assert_eq!(mpich.text(Metric::LatencyUs), "0.58 (0.57) 2/3");
         assert_eq!(small.cells[0].1.text(Metric::LatencyUs), "skipped");
+        let per_mille = |x: Option<f64>| x.map(|x| (x * 1000.0).round());
         assert_eq!(
-            small
-                .ratio(Library::OpenMpi, Library::Mpich)
-                .map(|x| (x * 1000.0).round()),
+            per_mille(small.ratio(Library::OpenMpi, Library::Mpich)),
             Some(393.0)
         );
         assert_eq!(small.ratio(Library::Rsm, Library::Mpich), None);
@@ -731,9 +730,7 @@ pub(crate) mod tests {
         assert_eq!(ompi.rounds, vec![1, 2, 3]);
         assert_eq!(small.cells[2].1.rounds, vec![1, 3]);
         assert_eq!(
-            small
-                .paired_ratio(Library::OpenMpi, Library::Mpich)
-                .map(|x| (x * 1000.0).round()),
+            per_mille(small.paired_ratio(Library::OpenMpi, Library::Mpich)),
             Some(410.0)
         );
         assert_eq!(small.paired_ratio(Library::Rsm, Library::Mpich), None);

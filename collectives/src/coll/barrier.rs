@@ -26,23 +26,15 @@ pub(crate) fn barrier(cx: &Ctx<'_>) -> Result<()> {
                 Ok(())
             } else {
                 cx.ch.signal(&cx.op, 0)?;
-                cx.ch.wait_signal(&cx.op, 0).map_err(|e| match e {
+                cx.ch.wait_signal(&cx.op, 0).map_err(|mut e| {
                     // Rank 0 waits for somebody: name the rank that has not arrived.
-                    CollError::Timeout {
-                        waiting_for: 0,
-                        collective,
-                        seq,
-                        waited,
-                    } => CollError::Timeout {
-                        waiting_for: cx
-                            .ch
-                            .first_unsignalled(&cx.op, 0, (1..p).filter(|&q| q != me))
-                            .unwrap_or(0),
-                        collective,
-                        seq,
-                        waited,
-                    },
-                    e => e,
+                    if let CollError::Timeout { waiting_for, .. } = &mut e {
+                        let others = (1..p).filter(|&q| q != me);
+                        if let Some(q) = cx.ch.first_unsignalled(&cx.op, 0, others) {
+                            *waiting_for = q;
+                        }
+                    }
+                    e
                 })
             }
         }

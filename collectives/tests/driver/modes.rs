@@ -532,16 +532,18 @@ pub fn timeout(comm: &Comm) -> i32 {
     }
     let took = t.elapsed();
     let ok = match &r {
-        Err(CollError::Timeout { waiting_for, .. }) if me != late => {
-            *waiting_for == late && took < Duration::from_secs(4) && took >= Duration::from_secs(2)
-        }
-        // The flat barrier (oversubscribed, 3+ ranks): rank 0 may time out first and report
-        // the late rank, which the others then read at their next probe.
-        Err(CollError::RankFailed {
-            rank,
-            reason: FailReason::Timeout,
-            ..
-        }) if me != late => {
+        // With the flat barrier (oversubscribed, 3+ ranks) rank 0 may time out first and
+        // report the late rank, which the others then read at their next probe.
+        Err(
+            CollError::Timeout {
+                waiting_for: rank, ..
+            }
+            | CollError::RankFailed {
+                rank,
+                reason: FailReason::Timeout,
+                ..
+            },
+        ) if me != late => {
             *rank == late && took < Duration::from_secs(4) && took >= Duration::from_secs(2)
         }
         Err(CollError::RankFailed {
